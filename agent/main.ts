@@ -1,0 +1,2 @@
+// Placeholder: the agent lands with issue 3.
+process.stdout.write('');

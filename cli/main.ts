@@ -1,0 +1,30 @@
+// `berth`: the command tree. Each command lives in cli/commands/ and loads its implementation
+// lazily, so `berth --help` or a no-op run does not pay for modules it never uses.
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from '../controller/errors.js';
+import { registerApply } from './commands/apply.js';
+import { registerLab } from './commands/lab.js';
+import { registerValidate } from './commands/validate.js';
+import { registerVersion } from './commands/version.js';
+
+const program = new Command('berth')
+  .description('Converge fleets of Linux hosts to declarative playbooks of host configuration and containerized services.')
+  .option('--debug', 'print internal error details (stack traces)')
+  .showHelpAfterError('(run `berth --help` for usage)')
+  .exitOverride();
+
+registerValidate(program);
+registerApply(program);
+registerLab(program);
+registerVersion(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // --help and --version end here with code 0; a bad flag or argument is bad input.
+    process.exitCode = e.exitCode === 0 ? 0 : ExitCode.badInput;
+  } else {
+    throw e;
+  }
+}

@@ -1,0 +1,99 @@
+// `command`: runs a program on the host without a shell (argv), like Ansible's command module.
+// It always reports a change unless `creates` already exists or `removes` is already gone.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { parse as shellParse } from 'shell-quote';
+import { converged, defineModule, failed, type ApplyResult, type ModuleContext } from './contract.js';
+
+const Options = Type.Object(
+  {
+    argv: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'Program and arguments, run without a shell.' })),
+    cmd: Type.Optional(Type.String({ minLength: 1, description: 'A command line split into words like a shell would (no pipes or redirections).' })),
+    chdir: Type.Optional(Type.String({ description: 'Working directory.' })),
+    env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra environment variables.' })),
+    creates: Type.Optional(Type.String({ description: 'Skip when this path exists.' })),
+    removes: Type.Optional(Type.String({ description: 'Skip unless this path exists.' })),
+    stdin: Type.Optional(Type.String({ description: 'Text written to the program\'s standard input.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const commandSchema = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 }), Options], {
+  description: 'Runs a program on the host (no shell): a command line, an argv list, or options.',
+});
+export type CommandParams = Static<typeof commandSchema>;
+
+/** Normalizes the three accepted forms to argv plus options. */
+export function toArgv(p: CommandParams): { argv: string[]; opts: Static<typeof Options> } {
+  if (typeof p === 'string') return { argv: splitWords(p), opts: {} };
+  if (Array.isArray(p)) return { argv: p, opts: {} };
+  const argv = p.argv ?? (p.cmd ? splitWords(p.cmd) : []);
+  return { argv, opts: p };
+}
+
+function splitWords(line: string): string[] {
+  return shellParse(line).map((w) => (typeof w === 'string' ? w : 'op' in w ? w.op : String((w as { pattern?: string }).pattern ?? '')));
+}
+
+export const command = defineModule({
+  name: 'command',
+  schema: commandSchema,
+  async plan(params, ctx) {
+    const { argv, opts } = toArgv(params);
+    if (argv.length === 0) return failed('command.empty', 'command has no program to run');
+    if (opts.creates && existsSync(opts.creates)) return converged({ skipped: `${opts.creates} exists` });
+    if (opts.removes && !existsSync(opts.removes)) return converged({ skipped: `${opts.removes} does not exist` });
+    return {
+      ok: true,
+      changes: [{ summary: `run: ${argv.join(' ')}`, cause: 'commands always run', apply: () => runArgv(argv, opts, ctx) }],
+    };
+  },
+});
+
+/** Runs a child with its own pipes (never the agent's stdout, which carries the protocol). */
+export function runArgv(
+  argv: string[],
+  opts: { chdir?: string; env?: Record<string, string>; stdin?: string },
+  ctx: ModuleContext,
+): Promise<ApplyResult> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd: opts.chdir,
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal: ctx.signal,
+    });
+    const tail: string[] = [];
+    const out = { stdout: '', stderr: '' };
+    const pump = (stream: 'stdout' | 'stderr') => {
+      let partial = '';
+      child[stream].setEncoding('utf8');
+      child[stream].on('data', (chunk: string) => {
+        out[stream] += chunk;
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) emit(stream, line);
+      });
+      child[stream].on('end', () => partial && emit(stream, partial));
+    };
+    const emit = (stream: 'stdout' | 'stderr', line: string) => {
+      ctx.output(stream, line);
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+    };
+    pump('stdout');
+    pump('stderr');
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.stdin ?? '');
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      resolve(failed(e.code === 'ENOENT' ? 'command.not-found' : 'command.spawn', `cannot run ${argv[0]}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      const data = { rc: code ?? -1, stdout: out.stdout.trimEnd(), stderr: out.stderr.trimEnd() };
+      if (code === 0) return resolve({ ok: true, data });
+      const why = signal ? `killed by ${signal}` : `exited with ${code}`;
+      resolve({ ok: false, error: { code: 'command.failed', message: `${argv.join(' ')} ${why}`, detail: tail.join('\n') } });
+    });
+  });
+}

@@ -1,0 +1,47 @@
+// The module contract. One function, `plan`, reads the host's current state and returns the
+// changes needed to reach the desired state; an empty list means "already converged". Both
+// `--check` (report the changes) and a real run (apply them) go through it, so what berth says
+// it would do and what it does cannot disagree.
+
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { HostFacts, WireError } from '../protocol/agent-protocol.js';
+
+export interface ModuleContext {
+  facts: HostFacts;
+  check: boolean;
+  diff: boolean;
+  /** Streams a line of a child's output back to the controller (masked there for secrets). */
+  output(stream: 'stdout' | 'stderr', line: string): void;
+  progress(label: string, done: number, total?: number): void;
+  /** Aborted when the run is cancelled; long operations should stop early. */
+  signal: AbortSignal;
+}
+
+export type ApplyResult = { ok: true; data?: Record<string, unknown> } | { ok: false; error: WireError };
+
+export interface Change {
+  summary: string;
+  cause?: string;
+  /** A unified diff or before/after text, computed only when the plan asks for diffs. */
+  diff?: string;
+  apply(): Promise<ApplyResult>;
+}
+
+export type PlanResult = { ok: true; changes: Change[]; data?: Record<string, unknown> } | { ok: false; error: WireError };
+
+export interface BerthModule<S extends TSchema = TSchema> {
+  name: string;
+  /** Parameters, declared once: the playbook schema and the agent both use this. */
+  schema: S;
+  plan(params: Static<S>, ctx: ModuleContext): Promise<PlanResult>;
+}
+
+export function defineModule<S extends TSchema>(m: BerthModule<S>): BerthModule<S> {
+  return m;
+}
+
+export const converged = (data?: Record<string, unknown>): PlanResult => ({ ok: true, changes: [], data });
+export const failed = (code: string, message: string, detail?: string): { ok: false; error: WireError } => ({
+  ok: false,
+  error: { code, message, detail },
+});

@@ -1,0 +1,195 @@
+// The one place where the controller and the agent meet. The controller knows nothing of
+// Docker and the agent nothing of SSH: everything they say to each other is declared here.
+//
+// Transport: newline-delimited JSON frames on the agent's stdin (controller -> agent) and stdout
+// (agent -> controller). Anything the login shell, MOTD, sudo or a profile script prints before
+// the agent starts is discarded: the controller ignores every byte until it sees
+// `${READY_MARKER} ${nonce}` with the nonce it chose for this session.
+
+export const PROTOCOL_VERSION = 1;
+
+/** A frame larger than this is a protocol violation; the reader drops the connection. */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** Printed by the agent on its own line before its first frame. */
+export const READY_MARKER = 'BERTH-AGENT-READY';
+
+/** Printed by the bootstrap script when the host lacks a piece the controller must upload. */
+export const NEED_MARKER = 'BERTH-NEED';
+
+/** Exit code of the bootstrap script when it printed a NEED line. */
+export const NEED_EXIT_CODE = 97;
+
+/** An error that crosses the wire: a code for machines and a message for a person. */
+export interface WireError {
+  code: string;
+  message: string;
+  /** Extra lines for a person (last output lines, a remote stack for internal errors). */
+  detail?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts: sent by the agent inside its hello, so facts cost no round trip of their own.
+
+export interface HostFacts {
+  hostname: string;
+  os: { id: string; version: string; name: string; family: 'debian' | 'redhat' | 'alpine' | 'unknown' };
+  arch: string;
+  kernel: string;
+  cpus: number;
+  memoryBytes: number;
+  disk: { path: string; totalBytes: number; freeBytes: number };
+  init: 'systemd' | 'openrc' | 'none' | 'unknown';
+  user: { name: string; uid: number };
+  node: string;
+  runtime: { installed: boolean; engine?: 'docker'; version?: string; running?: boolean };
+  /** Containers carrying berth's labels, as the runtime reports them (empty without a runtime). */
+  containers: Array<{ id: string; name: string; service: string; release?: string; state: string }>;
+  /** Clock of the host, to spot skew. */
+  time: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans: the controller renders a host's whole plan and sends it in one frame.
+
+export interface PlannedTask {
+  /** Position in the plan; events refer to tasks by it. */
+  index: number;
+  name: string;
+  /** Module name, e.g. `command`. */
+  module: string;
+  /** Module parameters, already rendered with vars and facts on the controller. */
+  params: unknown;
+  /** Task-level flags the agent acts on. */
+  ignoreErrors?: boolean;
+  /** Names of handlers to notify when this task changed something. */
+  notify?: string[];
+  /** Values to mask in every output line and message of this task. */
+  secrets?: string[];
+}
+
+export interface HostPlan {
+  /** Inventory name of the host, for messages. */
+  host: string;
+  /** Report what would change and change nothing. */
+  check: boolean;
+  /** Include before/after diffs in change reports. */
+  diff: boolean;
+  tasks: PlannedTask[];
+  /** Handlers, run once at the end when notified. */
+  handlers: PlannedTask[];
+}
+
+export interface ChangeReport {
+  /** One line for a person: `create /etc/app.conf`, `run: echo hi`. */
+  summary: string;
+  /** Why: `missing`, `content differs`, `always runs`. */
+  cause?: string;
+  /** Unified diff or a before/after pair, present when the plan asked for diffs. */
+  diff?: string;
+}
+
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
+
+// ---------------------------------------------------------------------------------------------
+// Controller -> agent.
+
+export type RequestBody =
+  | { method: 'run'; params: HostPlan }
+  /** Diagnostics: the agent answers with `count` progress events, then a result. */
+  | { method: 'flood'; params: { count: number; payloadBytes?: number } }
+  | { method: 'ping'; params?: Record<string, never> };
+
+export type ControllerFrame =
+  | ({ t: 'req'; id: number } & RequestBody)
+  /** Stop request `id` after the task it is running now. */
+  | { t: 'cancel'; id: number }
+  /** The controller is done; the agent exits. */
+  | { t: 'bye' };
+
+// ---------------------------------------------------------------------------------------------
+// Agent -> controller.
+
+export type AgentEvent =
+  | { kind: 'task-start'; task: number; name: string; module: string; handler?: boolean }
+  | {
+      kind: 'task-end';
+      task: number;
+      status: TaskStatus;
+      changes: ChangeReport[];
+      message?: string;
+      durationMs: number;
+      handler?: boolean;
+    }
+  | { kind: 'output'; task: number; stream: 'stdout' | 'stderr'; line: string }
+  | { kind: 'progress'; task: number; label: string; done: number; total?: number; seq?: number };
+
+export interface RunResult {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  cancelled: boolean;
+}
+
+export type AgentFrame =
+  | {
+      t: 'hello';
+      protocol: number;
+      agentSha256: string;
+      pid: number;
+      facts: HostFacts;
+    }
+  | { t: 'event'; id: number; event: AgentEvent }
+  | { t: 'res'; id: number; ok: true; result: unknown }
+  | { t: 'res'; id: number; ok: false; error: WireError }
+  | { t: 'log'; level: 'debug' | 'info' | 'warn'; message: string };
+
+// ---------------------------------------------------------------------------------------------
+// Framing, shared by both sides so that both enforce the same limits.
+
+export function encodeFrame(frame: ControllerFrame | AgentFrame): string {
+  return JSON.stringify(frame) + '\n';
+}
+
+/**
+ * Splits a byte stream into JSON frames. Calls `onFrame` for each, and `onError` once (then
+ * stops) when a line is not JSON or exceeds MAX_FRAME_BYTES: a corrupted channel is never
+ * guessed at.
+ */
+export class FrameReader<F> {
+  private buf = '';
+  private dead = false;
+
+  constructor(
+    private readonly onFrame: (frame: F) => void,
+    private readonly onError: (e: WireError) => void,
+  ) {}
+
+  push(chunk: string): void {
+    if (this.dead) return;
+    this.buf += chunk;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      if (line.length === 0) continue;
+      if (line.length > MAX_FRAME_BYTES) return this.fail('protocol.frame-too-large', `frame of ${line.length} bytes exceeds ${MAX_FRAME_BYTES}`);
+      let frame: F;
+      try {
+        frame = JSON.parse(line) as F;
+      } catch {
+        return this.fail('protocol.garbage', `not a JSON frame: ${JSON.stringify(line.slice(0, 120))}`);
+      }
+      this.onFrame(frame);
+      if (this.dead) return;
+    }
+    if (this.buf.length > MAX_FRAME_BYTES) this.fail('protocol.frame-too-large', `unterminated frame exceeds ${MAX_FRAME_BYTES} bytes`);
+  }
+
+  private fail(code: string, message: string): void {
+    this.dead = true;
+    this.buf = '';
+    this.onError({ code, message });
+  }
+}
