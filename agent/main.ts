@@ -1,2 +1,105 @@
-// Placeholder: the agent lands with issue 3.
-process.stdout.write('');
+// The agent: started by the controller over one SSH exec channel, it announces itself with a
+// marker line, sends its hello (protocol version, own sha256, facts) and then serves requests
+// until the controller says bye or the channel closes.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PROTOCOL_VERSION, READY_MARKER, type ControllerFrame, type RequestBody } from '../protocol/agent-protocol.js';
+import { redirectConsoleToStderr, stdioChannel } from './channel.js';
+import { gatherFacts } from './facts.js';
+import { runPlan } from './runner.js';
+
+redirectConsoleToStderr();
+const nonce = process.argv[2] ?? '';
+process.stdout.write(`\n${READY_MARKER} ${nonce}\n`);
+
+const channel = stdioChannel();
+const selfSha = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
+// Frames may arrive while facts are gathered: requests wait for the hello, never get lost.
+const ready = gatherFacts().then((facts) => {
+  channel.send({ t: 'hello', protocol: PROTOCOL_VERSION, agentSha256: selfSha, pid: process.pid, facts });
+  return facts;
+});
+
+interface Running {
+  cancelled: boolean;
+  abort: AbortController;
+}
+const running = new Map<number, Running>();
+let closing = false;
+
+const exitWhenIdle = () => {
+  if (closing && running.size === 0) process.exit(0);
+};
+
+async function serve(id: number, body: RequestBody): Promise<void> {
+  const state: Running = { cancelled: false, abort: new AbortController() };
+  running.set(id, state);
+  try {
+    const facts = await ready;
+    switch (body.method) {
+      case 'run': {
+        const result = await runPlan(body.params, {
+          emit: (event) => channel.send({ t: 'event', id, event }),
+          cancelled: () => state.cancelled,
+          signal: state.abort.signal,
+          facts,
+        });
+        channel.send({ t: 'res', id, ok: true, result });
+        break;
+      }
+      case 'flood': {
+        // Diagnostics for the channel itself: many small events, in order, then a result.
+        const payload = 'x'.repeat(body.params.payloadBytes ?? 0);
+        for (let seq = 0; seq < body.params.count && !state.cancelled; seq++) {
+          channel.send({ t: 'event', id, event: { kind: 'progress', task: -1, label: payload, done: seq, total: body.params.count, seq } });
+        }
+        channel.send({ t: 'res', id, ok: true, result: { sent: body.params.count } });
+        break;
+      }
+      case 'ping':
+        channel.send({ t: 'res', id, ok: true, result: { pong: true, pid: process.pid } });
+        break;
+      default:
+        channel.send({ t: 'res', id, ok: false, error: { code: 'agent.unknown-method', message: `unknown method ${(body as { method: string }).method}` } });
+    }
+  } catch (e) {
+    const err = e as Error;
+    channel.send({ t: 'res', id, ok: false, error: { code: 'agent.internal', message: err.message, detail: err.stack } });
+  } finally {
+    running.delete(id);
+    exitWhenIdle();
+  }
+}
+
+channel.onFrame((frame: ControllerFrame) => {
+  switch (frame.t) {
+    case 'req': {
+      const { t: _t, id, ...body } = frame;
+      void serve(id, body as RequestBody);
+      break;
+    }
+    case 'cancel': {
+      const r = running.get(frame.id);
+      if (r) r.cancelled = true;
+      break;
+    }
+    case 'bye':
+      closing = true;
+      exitWhenIdle();
+      break;
+  }
+});
+
+// The controller went away (Ctrl-C, a dropped connection): finish the current task so the host
+// is never left half-written, start nothing new, then exit.
+channel.onClose(() => {
+  closing = true;
+  for (const r of running.values()) r.cancelled = true;
+  exitWhenIdle();
+});
+
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`berth agent: internal error: ${e.stack ?? e.message}\n`);
+  process.exit(70);
+});

@@ -193,3 +193,15 @@ export class FrameReader<F> {
     this.onError({ code, message });
   }
 }
+
+/** What a secret looks like in any output, event or log. */
+export const SECRET_MASK = '********';
+
+/** Replaces every occurrence of each secret; both sides apply it to whatever they print or send. */
+export function maskSecrets(text: string, secrets: readonly string[] | undefined): string {
+  if (!secrets || secrets.length === 0) return text;
+  let out = text;
+  // Longest first, so a secret that contains another is masked whole.
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s) out = out.split(s).join(SECRET_MASK);
+  return out;
+}

@@ -1,0 +1,120 @@
+// The controller's end of one agent channel: routes frames by request id, turns a lost channel
+// into an error value for every pending request, and never parses anything but frames.
+import {
+  FrameReader,
+  PROTOCOL_VERSION,
+  encodeFrame,
+  type AgentEvent,
+  type AgentFrame,
+  type HostFacts,
+  type RequestBody,
+  type WireError,
+} from '../../protocol/agent-protocol.js';
+import type { RemoteChannel } from '../transport.js';
+
+export type Hello = Extract<AgentFrame, { t: 'hello' }>;
+
+interface Pending {
+  onEvent: (e: AgentEvent) => void;
+  resolve: (r: { ok: true; result: unknown } | { ok: false; error: WireError }) => void;
+}
+
+export class AgentClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private lost: WireError | undefined;
+  private stderrTail = '';
+  private helloWaiters: Array<(h: { ok: true; hello: Hello } | { ok: false; error: WireError }) => void> = [];
+  private hello: Hello | undefined;
+  private readonly lostCbs: Array<(e: WireError) => void> = [];
+
+  /** `rest` is whatever followed the ready marker in the first stdout chunk. */
+  constructor(private readonly channel: RemoteChannel, rest: string) {
+    const reader = new FrameReader<AgentFrame>(
+      (f) => this.onFrame(f),
+      (e) => this.fail(e),
+    );
+    channel.stdout.setEncoding('utf8');
+    channel.stdout.on('data', (d: string) => reader.push(d));
+    channel.stderr.setEncoding('utf8');
+    channel.stderr.on('data', (d: string) => (this.stderrTail = (this.stderrTail + d).slice(-4000)));
+    channel.onExit((code, signal) => {
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const tail = this.stderrTail.trim().split('\n').slice(-5).join('\n');
+      this.fail({ code: 'agent.lost', message: `the agent ${how}`, detail: tail || undefined });
+    });
+    if (rest) reader.push(rest);
+  }
+
+  /** Waits for the agent's hello and checks that both sides speak the same protocol. */
+  waitHello(): Promise<{ ok: true; hello: Hello } | { ok: false; error: WireError }> {
+    if (this.hello) return Promise.resolve({ ok: true, hello: this.hello });
+    if (this.lost) return Promise.resolve({ ok: false, error: this.lost });
+    return new Promise((resolve) => this.helloWaiters.push(resolve));
+  }
+
+  get facts(): HostFacts | undefined {
+    return this.hello?.facts;
+  }
+
+  request(body: RequestBody, onEvent: (e: AgentEvent) => void = () => {}): { id: number; done: Promise<{ ok: true; result: unknown } | { ok: false; error: WireError }> } {
+    const id = this.nextId++;
+    if (this.lost) return { id, done: Promise.resolve({ ok: false, error: this.lost }) };
+    const done = new Promise<{ ok: true; result: unknown } | { ok: false; error: WireError }>((resolve) => this.pending.set(id, { onEvent, resolve }));
+    this.channel.write(encodeFrame({ t: 'req', id, ...body }));
+    return { id, done };
+  }
+
+  cancel(id: number): void {
+    if (!this.lost) this.channel.write(encodeFrame({ t: 'cancel', id }));
+  }
+
+  cancelAll(): void {
+    for (const id of this.pending.keys()) this.cancel(id);
+  }
+
+  onLost(cb: (e: WireError) => void): void {
+    this.lostCbs.push(cb);
+  }
+
+  /** Asks the agent to exit once idle and closes our side. */
+  bye(): void {
+    if (this.lost) return;
+    this.channel.write(encodeFrame({ t: 'bye' }));
+    this.channel.end();
+  }
+
+  private onFrame(f: AgentFrame): void {
+    switch (f.t) {
+      case 'hello': {
+        if (f.protocol !== PROTOCOL_VERSION) {
+          return this.fail({ code: 'agent.protocol-mismatch', message: `the agent speaks protocol ${f.protocol}, this controller ${PROTOCOL_VERSION}` });
+        }
+        this.hello = f;
+        for (const w of this.helloWaiters.splice(0)) w({ ok: true, hello: f });
+        return;
+      }
+      case 'event':
+        this.pending.get(f.id)?.onEvent(f.event);
+        return;
+      case 'res': {
+        const p = this.pending.get(f.id);
+        this.pending.delete(f.id);
+        p?.resolve(f.ok ? { ok: true, result: f.result } : { ok: false, error: f.error });
+        return;
+      }
+      case 'log':
+        return;
+    }
+  }
+
+  private fail(e: WireError): void {
+    if (this.lost) return;
+    this.lost = e;
+    for (const w of this.helloWaiters.splice(0)) w({ ok: false, error: e });
+    for (const p of this.pending.values()) p.resolve({ ok: false, error: e });
+    this.pending.clear();
+    for (const cb of this.lostCbs) cb(e);
+    this.channel.close();
+  }
+}
