@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PROTOCOL_VERSION, READY_MARKER, type ControllerFrame, type RequestBody } from '../protocol/agent-protocol.js';
+import { BlobStore } from './blob-store.js';
 import { redirectConsoleToStderr, stdioChannel } from './channel.js';
 import { gatherFacts } from './facts.js';
 import { runPlan } from './runner.js';
@@ -14,6 +15,7 @@ const nonce = process.argv[2] ?? '';
 process.stdout.write(`\n${READY_MARKER} ${nonce}\n`);
 
 const channel = stdioChannel();
+const blobs = new BlobStore((f) => channel.send(f));
 const selfSha = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
 // Frames may arrive while facts are gathered: requests wait for the hello, never get lost.
 const ready = gatherFacts().then((facts) => {
@@ -44,6 +46,7 @@ async function serve(id: number, body: RequestBody): Promise<void> {
           cancelled: () => state.cancelled,
           signal: state.abort.signal,
           facts,
+          blob: (sha) => blobs.get(sha),
         });
         channel.send({ t: 'res', id, ok: true, result });
         break;
@@ -84,6 +87,9 @@ channel.onFrame((frame: ControllerFrame) => {
       if (r) r.cancelled = true;
       break;
     }
+    case 'blob':
+      blobs.onFrame(frame);
+      break;
     case 'bye':
       closing = true;
       exitWhenIdle();

@@ -11,6 +11,7 @@ export interface RunControl {
   cancelled(): boolean;
   signal: AbortSignal;
   facts: HostFacts;
+  blob: ModuleContext['blob'];
 }
 
 export async function runPlan(plan: HostPlan, ctl: RunControl): Promise<RunResult> {
@@ -71,6 +72,7 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, handl
     check: plan.check,
     diff: plan.diff,
     signal: ctl.signal,
+    blob: ctl.blob,
     output: (stream, line) => ctl.emit({ kind: 'output', task: task.index, stream, line: mask(line) }),
     progress: (label, done, total) => ctl.emit({ kind: 'progress', task: task.index, label, done, total }),
   };

@@ -15,6 +15,11 @@ export interface ModuleContext {
   progress(label: string, done: number, total?: number): void;
   /** Aborted when the run is cancelled; long operations should stop early. */
   signal: AbortSignal;
+  /**
+   * Path of a local file holding the content with this sha256, fetched from the controller only
+   * when the host's blob store lacks it. Call it only when the content is really needed.
+   */
+  blob(sha256: string): Promise<{ ok: true; path: string } | { ok: false; error: WireError }>;
 }
 
 export type ApplyResult = { ok: true; data?: Record<string, unknown> } | { ok: false; error: WireError };

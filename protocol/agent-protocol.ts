@@ -104,6 +104,9 @@ export type ControllerFrame =
   | ({ t: 'req'; id: number } & RequestBody)
   /** Stop request `id` after the task it is running now. */
   | { t: 'cancel'; id: number }
+  /** A piece of a blob the agent fetched; base64, at most BLOB_CHUNK_BYTES decoded. */
+  | { t: 'blob'; fetch: number; ok: true; data: string; last: boolean }
+  | { t: 'blob'; fetch: number; ok: false; error: WireError }
   /** The controller is done; the agent exits. */
   | { t: 'bye' };
 
@@ -143,7 +146,15 @@ export type AgentFrame =
   | { t: 'event'; id: number; event: AgentEvent }
   | { t: 'res'; id: number; ok: true; result: unknown }
   | { t: 'res'; id: number; ok: false; error: WireError }
-  | { t: 'log'; level: 'debug' | 'info' | 'warn'; message: string };
+  | { t: 'log'; level: 'debug' | 'info' | 'warn'; message: string }
+  /**
+   * The agent asks for content it lacks (a file to copy, a rendered template), by sha256. Plans
+   * carry hashes, not content: a host that already has the content never receives it again.
+   */
+  | { t: 'fetch'; fetch: number; sha256: string };
+
+/** Decoded bytes per `blob` frame. */
+export const BLOB_CHUNK_BYTES = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Framing, shared by both sides so that both enforce the same limits.

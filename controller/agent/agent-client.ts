@@ -1,6 +1,7 @@
 // The controller's end of one agent channel: routes frames by request id, turns a lost channel
 // into an error value for every pending request, and never parses anything but frames.
 import {
+  BLOB_CHUNK_BYTES,
   FrameReader,
   PROTOCOL_VERSION,
   encodeFrame,
@@ -10,6 +11,7 @@ import {
   type RequestBody,
   type WireError,
 } from '../../protocol/agent-protocol.js';
+import type { BlobRegistry } from '../blobs.js';
 import type { RemoteChannel } from '../transport.js';
 
 export type Hello = Extract<AgentFrame, { t: 'hello' }>;
@@ -27,6 +29,8 @@ export class AgentClient {
   private helloWaiters: Array<(h: { ok: true; hello: Hello } | { ok: false; error: WireError }) => void> = [];
   private hello: Hello | undefined;
   private readonly lostCbs: Array<(e: WireError) => void> = [];
+  /** Where fetched content comes from; set by the run that owns this agent. */
+  blobs: BlobRegistry | undefined;
 
   /** `rest` is whatever followed the ready marker in the first stdout chunk. */
   constructor(private readonly channel: RemoteChannel, rest: string) {
@@ -105,6 +109,21 @@ export class AgentClient {
       }
       case 'log':
         return;
+      case 'fetch':
+        return this.serveBlob(f.fetch, f.sha256);
+    }
+  }
+
+  private serveBlob(fetch: number, sha256: string): void {
+    const data = this.blobs?.get(sha256);
+    if (!data) {
+      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: false, error: { code: 'blob.unknown', message: `the controller has no content ${sha256.slice(0, 12)}` } }));
+      return;
+    }
+    if (this.blobs) this.blobs.served += data.length;
+    for (let at = 0; at === 0 || at < data.length; at += BLOB_CHUNK_BYTES) {
+      const chunk = data.subarray(at, at + BLOB_CHUNK_BYTES);
+      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, data: chunk.toString('base64'), last: at + BLOB_CHUNK_BYTES >= data.length }));
     }
   }
 

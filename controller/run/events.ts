@@ -1,0 +1,33 @@
+// What a run tells the world. The controller emits these and knows nothing of how they are
+// shown: cli/ renders them as a live view, plain lines or `--json` (one event per line, this
+// schema, versioned by EVENTS_VERSION).
+import type { ChangeReport, TaskStatus } from '../../protocol/agent-protocol.js';
+import type { BerthError } from '../errors.js';
+
+export const EVENTS_VERSION = 1;
+
+export interface HostRecap {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: boolean;
+  durationMs: number;
+}
+
+export type RunEvent =
+  | { type: 'run-start'; playbook: string; hosts: string[]; check: boolean }
+  | { type: 'host-connecting'; host: string }
+  | { type: 'host-ready'; host: string; connectMs: number; agentMs: number; uploadedBytes: number; pushed: { agent: boolean; node: boolean }; os: string; node: string }
+  | { type: 'host-unreachable'; host: string; error: BerthError }
+  | { type: 'play-start'; play: string; index: number; hosts: string[] }
+  | { type: 'task-start'; host: string; play: number; task: number; name: string; module: string; handler?: boolean }
+  | { type: 'task-end'; host: string; play: number; task: number; name: string; module: string; status: TaskStatus; changes: ChangeReport[]; message?: string; durationMs: number; handler?: boolean }
+  | { type: 'output'; host: string; task: number; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'host-failed'; host: string; error: BerthError }
+  | { type: 'play-end'; index: number }
+  | { type: 'cancelling'; reason: string }
+  | { type: 'recap'; hosts: Record<string, HostRecap> }
+  | { type: 'run-end'; exitCode: number; durationMs: number };
+
+export type EventSink = (e: RunEvent) => void;
