@@ -7,6 +7,12 @@ import { registerLab } from './commands/lab.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVersion } from './commands/version.js';
 
+// `berth ... | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 const program = new Command('berth')
   .description('Converge fleets of Linux hosts to declarative playbooks of host configuration and containerized services.')
   .option('--debug', 'print internal error details (stack traces)')

@@ -1,6 +1,46 @@
-import type { Command } from 'commander';
+// `berth apply` (alias `up`) and `berth plan`: validate, resolve the inventory, then converge.
+// Flags have BERTH_* environment twins so CI systems can set them without touching argv.
+import { Option, type Command } from 'commander';
+import { action } from '../run-action.js';
 
-// Placeholder until apply lands (issue 3).
+export interface ApplyFlags {
+  inventory?: string;
+  limit?: string;
+  extraVars: string[];
+  check?: boolean;
+  diff?: boolean;
+  forks: string;
+  json?: boolean;
+  verbose?: boolean;
+  acceptNewHostKeys?: boolean;
+}
+
+function runFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-i, --inventory <file>', 'inventory file (overrides the playbook\'s inventory:)').env('BERTH_INVENTORY'))
+    .addOption(new Option('-l, --limit <pattern>', 'only hosts matching this pattern (e.g. web, h1:h2, all:!h3)').env('BERTH_LIMIT'))
+    .addOption(new Option('-e, --extra-vars <key=value>', 'set a variable (highest precedence); repeatable; VALUE is parsed as YAML').argParser((v: string, prev: string[] = []) => [...prev, v]).default([]))
+    .addOption(new Option('-f, --forks <n>', 'hosts worked on at once').env('BERTH_FORKS').default('50'))
+    .addOption(new Option('--json', 'one JSON event per line on stdout (schema: docs/events.md)').env('BERTH_JSON'))
+    .addOption(new Option('-v, --verbose', 'show every output line and change').env('BERTH_VERBOSE'))
+    .addOption(new Option('--accept-new-host-keys', 'trust and record the host keys of hosts not yet in known_hosts').env('BERTH_ACCEPT_NEW_HOST_KEYS'));
+}
+
 export function registerApply(program: Command): void {
-  program.command('apply <playbook>').alias('up').description('converge the targeted hosts to a playbook');
+  runFlags(
+    program
+      .command('apply <playbook>')
+      .alias('up')
+      .description('converge the targeted hosts to a playbook')
+      .addOption(new Option('-C, --check', 'report what would change and change nothing').env('BERTH_CHECK'))
+      .addOption(new Option('-D, --diff', 'show diffs of what changes').env('BERTH_DIFF'))
+      .addHelpText('after', '\nExamples:\n  berth apply playbooks/demo.yml\n  berth apply site.yml -i prod.yml --limit web -e app_version=1.3.0'),
+  ).action(action(async (playbook: string, flags: ApplyFlags) => (await import('../run-apply.js')).runApply(playbook, flags)));
+
+  runFlags(
+    program
+      .command('plan <playbook>')
+      .description('show what apply would change on each host, with diffs; changes nothing')
+      .addHelpText('after', '\nExample:\n  berth plan playbooks/demo.yml --limit h1'),
+  ).action(action(async (playbook: string, flags: ApplyFlags) => (await import('../run-apply.js')).runApply(playbook, { ...flags, check: true, diff: true })));
 }

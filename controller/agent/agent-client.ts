@@ -25,6 +25,7 @@ export class AgentClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private lost: WireError | undefined;
+  private saidBye = false;
   private stderrTail = '';
   private helloWaiters: Array<(h: { ok: true; hello: Hello } | { ok: false; error: WireError }) => void> = [];
   private hello: Hello | undefined;
@@ -84,6 +85,7 @@ export class AgentClient {
   /** Asks the agent to exit once idle and closes our side. */
   bye(): void {
     if (this.lost) return;
+    this.saidBye = true;
     this.channel.write(encodeFrame({ t: 'bye' }));
     this.channel.end();
   }
@@ -133,7 +135,8 @@ export class AgentClient {
     for (const w of this.helloWaiters.splice(0)) w({ ok: false, error: e });
     for (const p of this.pending.values()) p.resolve({ ok: false, error: e });
     this.pending.clear();
-    for (const cb of this.lostCbs) cb(e);
+    // An agent leaving after our bye is the normal end, not a lost host.
+    if (!(this.saidBye && this.pending.size === 0)) for (const cb of this.lostCbs) cb(e);
     this.channel.close();
   }
 }

@@ -1,0 +1,86 @@
+// The apply/plan command: everything that can be wrong with the input is found before any host
+// is contacted (exit 2, nothing changed); then the run itself is the controller's job.
+import { parse as parseYaml } from 'yaml';
+import { BerthFailure, badInput, type BerthError } from '../controller/errors.js';
+import { inventorySource, type InventoryRef } from '../controller/inventory/source.js';
+import { resolveInventory, type ResolvedHost } from '../controller/inventory/resolve.js';
+import { applyPlaybook, checkPatterns } from '../controller/run/apply.js';
+import { loadForRun, loadInventoryForRun } from '../controller/run/load-for-run.js';
+import { createSshPool, resolveTarget, type InventoryHost } from '../controller/ssh/index.js';
+import type { ApplyFlags } from './commands/apply.js';
+import { jsonReporter } from './report/json.js';
+import { plainReporter } from './report/plain.js';
+
+export async function runApply(playbookPath: string, flags: ApplyFlags): Promise<number> {
+  const problems: BerthError[] = [];
+  const forks = Number(flags.forks);
+  if (!Number.isInteger(forks) || forks < 1) problems.push(badInput('flags.forks', `--forks must be a whole number of 1 or more, not "${flags.forks}"`, '--forks'));
+  const extraVars: Record<string, unknown> = {};
+  for (const kv of flags.extraVars) {
+    const at = kv.indexOf('=');
+    if (at <= 0) {
+      problems.push(badInput('flags.extra-vars', `-e expects KEY=VALUE, got "${kv}"`, '-e', 'for example -e app_version=1.3.0'));
+      continue;
+    }
+    try {
+      extraVars[kv.slice(0, at)] = parseYaml(kv.slice(at + 1)) ?? '';
+    } catch {
+      extraVars[kv.slice(0, at)] = kv.slice(at + 1);
+    }
+  }
+  if (problems.length) throw new BerthFailure(problems);
+
+  const loaded = loadForRun(playbookPath);
+  if (!loaded.ok) throw new BerthFailure(loaded.error);
+  const { doc, where } = loaded.value;
+  const inv = inventorySource(doc.inventory as InventoryRef | undefined, {
+    playbookPath: loaded.value.path,
+    override: flags.inventory,
+    where: flags.inventory ? '-i' : where(['inventory']),
+    loadFile: loadInventoryForRun,
+  });
+  if (!inv.ok) throw new BerthFailure(inv.error);
+  const inventory = resolveInventory(inv.value.doc, inv.value.source);
+  const patternErrors = checkPatterns({ playbook: doc, inventory, limit: flags.limit, where });
+  if (patternErrors.length) throw new BerthFailure(patternErrors);
+
+  const sink = flags.json ? jsonReporter() : plainReporter({ verbose: !!flags.verbose, color: !!process.stdout.isTTY && !process.env.CI && !process.env.NO_COLOR });
+  const pool = createSshPool({ acceptNewHostKeys: flags.acceptNewHostKeys ? true : undefined });
+  const targetOf = (host: ResolvedHost): InventoryHost => {
+    const jump = host.jumpHost ? inventory.byName.get(host.jumpHost) : undefined;
+    const jumpTarget = jump ? resolveTarget(targetOf(jump)) : undefined;
+    return { ...host.connection, jump: jumpTarget?.ok ? jumpTarget.value : host.connection.jump };
+  };
+
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts === 1) return abort.abort();
+    process.stderr.write('berth: interrupted twice: leaving now; hosts finish their current task on their own\n');
+    process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await applyPlaybook({
+      playbookPath: loaded.value.path,
+      playbook: doc,
+      where,
+      inventory,
+      limit: flags.limit,
+      extraVars,
+      check: !!flags.check,
+      diff: !!flags.diff,
+      forks,
+      sink,
+      signal: abort.signal,
+      connect: async (host) => {
+        const target = resolveTarget(targetOf(host));
+        return target.ok ? pool.get(target.value) : target;
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    pool.closeAll();
+  }
+}

@@ -1,0 +1,58 @@
+// Where a run's inventory comes from: `-i FILE`, or the playbook's `inventory:` (a file, an
+// inline inventory, or a provider such as the lab). Every source ends as the same document
+// format, validated by the same schema.
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { labInventoryPath } from '../../providers/lab/lab-inventory.js';
+import { badInput, err, ok, type BerthError, type Result } from '../errors.js';
+import type { InventoryDoc } from './resolve.js';
+
+export type InventoryRef =
+  | string
+  | { provider: 'lab'; name?: string; hosts?: number; groups?: Record<string, string[]> }
+  | { provider: 'static'; file: string }
+  | { provider: 'vagrant'; dir?: string }
+  | { provider: 'pulumi'; stack?: string; outputs_file?: string }
+  | InventoryDoc;
+
+export type InventoryFileLoader = (path: string) => Result<InventoryDoc, BerthError[]>;
+
+export interface InventorySource {
+  doc: InventoryDoc;
+  /** The file it came from, or `<inline>`. */
+  source: string;
+}
+
+export function inventorySource(
+  ref: InventoryRef | undefined,
+  opts: { playbookPath: string; override?: string; where: string; loadFile: InventoryFileLoader },
+): Result<InventorySource, BerthError[]> {
+  const fromFile = (path: string, hint?: string): Result<InventorySource, BerthError[]> => {
+    if (!existsSync(path)) return err([badInput('inventory.missing', `inventory file ${path} does not exist`, opts.where, hint)]);
+    const loaded = opts.loadFile(path);
+    return loaded.ok ? ok({ doc: loaded.value, source: path }) : loaded;
+  };
+  if (opts.override) return fromFile(resolve(opts.override));
+  const base = dirname(opts.playbookPath);
+  if (ref === undefined) {
+    return err([badInput('inventory.none', 'no inventory: the playbook has no `inventory:` and no -i was given', opts.where, 'add `inventory: { provider: lab, name: demo }` or a path, or pass -i FILE')]);
+  }
+  if (typeof ref === 'string') return fromFile(resolve(base, ref));
+  if ('provider' in ref) {
+    switch (ref.provider) {
+      case 'lab': {
+        const name = ref.name ?? 'default';
+        const hostsHint = ref.hosts ? ` --hosts ${ref.hosts}` : '';
+        const r = fromFile(labInventoryPath(name), `the lab "${name}" is not up: run \`berth lab up --name ${name}${hostsHint}\``);
+        if (!r.ok || !ref.groups) return r;
+        // The playbook may arrange lab hosts into the groups its plays target.
+        return ok({ ...r.value, doc: { ...r.value.doc, groups: { ...r.value.doc.groups, ...Object.fromEntries(Object.entries(ref.groups).map(([g, hosts]) => [g, { hosts }])) } } });
+      }
+      case 'static':
+        return fromFile(resolve(base, ref.file));
+      default:
+        return err([badInput('inventory.provider', `the ${ref.provider} inventory provider is not available in this version of berth`, opts.where, 'use a static inventory file or the lab provider')]);
+    }
+  }
+  return ok({ doc: ref, source: '<inline>' });
+}
