@@ -1,0 +1,218 @@
+// `berth apply` end to end over real SSH on lab hosts (real sshd, hosts with no Node): the agent
+// is pushed once and reused, a corrupted agent is replaced, an unreachable host is reported
+// while the others go on, become through sudo, Ctrl-C, and bad input that connects nowhere.
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { agentArtifact } from '../controller/agent/artifacts.js';
+import { startAgent } from '../controller/agent/start-agent.js';
+import { connect, resolveTarget } from '../controller/ssh/index.js';
+import { startLab, type TestLab } from './helpers/lab.js';
+
+const root = new URL('..', import.meta.url).pathname;
+let lab: TestLab;
+
+type Ev = Record<string, any> & { type: string };
+interface Run {
+  code: number | null;
+  events: Ev[];
+  stdout: string;
+  stderr: string;
+}
+
+function berth(args: string[], opts: { onEvent?: (e: Ev, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'bin/berth.js'), ...args], { cwd: root, env: { ...process.env, CI: 'true' } });
+    let stdout = '';
+    let stderr = '';
+    const events: Ev[] = [];
+    let partial = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      stdout += d;
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) {
+        if (!l.startsWith('{')) continue;
+        const e = JSON.parse(l) as Ev;
+        events.push(e);
+        opts.onEvent?.(e, child);
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, events, stdout, stderr }));
+  });
+}
+
+const ssh = (host: { port: number }, cmd: string, user = 'root') =>
+  execFileSync('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-i', lab.keyPath, '-p', String(host.port), `${user}@127.0.0.1`, cmd], { encoding: 'utf8' }).trim();
+
+function playbook(name: string, yaml: string): string {
+  const path = join(lab.dir, `${name}.yml`);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+const ready = (r: Run) => Object.fromEntries(r.events.filter((e) => e.type === 'host-ready').map((e) => [e.host, e]));
+
+test.before(async () => {
+  lab = await startLab({ name: 'apply', hosts: 3 });
+});
+
+test('a host without Node gets one pushed with the agent; the second run uploads 0 bytes', async () => {
+  assert.is(ssh(lab.hosts[0], 'command -v node || echo none'), 'none', 'lab hosts start without node');
+  const pb = playbook('hello', 'name: hello\nplays:\n  - hosts: all\n    tasks:\n      - command: [uname, -n]\n');
+  const first = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(first.code, 0, first.stderr + first.stdout);
+  const r1 = ready(first);
+  assert.equal(Object.keys(r1).sort(), ['h1', 'h2', 'h3']);
+  for (const e of Object.values(r1)) {
+    assert.equal(e.pushed, { agent: true, node: true });
+    assert.ok(e.uploadedBytes > agentArtifact().bytes.length);
+  }
+  assert.match(ssh(lab.hosts[1], 'ls /var/lib/berth/node/*/node'), /\/var\/lib\/berth\/node\/[0-9a-f]{64}\/node/);
+  const outputs = first.events.filter((e) => e.type === 'output').map((e) => `${e.host}:${e.line}`).sort();
+  assert.equal(outputs, ['h1:h1', 'h2:h2', 'h3:h3']);
+
+  const second = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(second.code, 0);
+  for (const e of Object.values(ready(second))) {
+    assert.is(e.uploadedBytes, 0);
+    assert.equal(e.pushed, { agent: false, node: false });
+  }
+});
+
+test('a corrupted agent file on one host is detected by its hash and replaced', async () => {
+  ssh(lab.hosts[0], `echo broken > /var/lib/berth/agent/${agentArtifact().sha256}.mjs`);
+  const pb = playbook('ping', 'name: ping\nplays:\n  - hosts: all\n    tasks:\n      - ping:\n');
+  const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const e = ready(r);
+  assert.equal(e.h1.pushed, { agent: true, node: false });
+  assert.is(e.h1.uploadedBytes, agentArtifact().bytes.length);
+  assert.is(e.h2.uploadedBytes, 0);
+  assert.is(ssh(lab.hosts[0], `sha256sum /var/lib/berth/agent/${agentArtifact().sha256}.mjs | cut -d' ' -f1`), agentArtifact().sha256);
+});
+
+test('an unreachable host is reported and the others go on (exit 3)', async () => {
+  const inv = join(lab.dir, 'with-dead-host.yml');
+  const hosts = lab.hosts.map((h) => `  ${h.name}: { address: 127.0.0.1, port: ${h.port} }`).join('\n');
+  writeFileSync(inv, `ssh: { user: root, key: ${lab.keyPath}, known_hosts: ${lab.knownHostsPath} }\nhosts:\n${hosts}\n  dead: { address: 127.0.0.1, port: 1 }\n`);
+  const pb = playbook('touch', 'name: touch\nplays:\n  - hosts: all\n    tasks:\n      - command: [touch, /tmp/reached]\n');
+  const r = await berth(['apply', pb, '-i', inv, '--json']);
+  assert.is(r.code, 3);
+  const dead = r.events.find((e) => e.type === 'host-unreachable');
+  assert.is(dead?.host, 'dead');
+  assert.is(dead?.error.code, 'ssh.unreachable');
+  for (const h of lab.hosts) assert.is(ssh(h, 'test -f /tmp/reached && echo yes'), 'yes');
+  const recap = r.events.find((e) => e.type === 'recap')!.hosts;
+  assert.is(recap.dead.unreachable, true);
+  assert.is(recap.h1.changed, 1);
+});
+
+test('a task failing on one host stops that host only (exit 1)', async () => {
+  const pb = playbook('fail-one', [
+    'name: fail-one',
+    'plays:',
+    '  - hosts: all',
+    '    tasks:',
+    '      - name: not on h2',
+    '        command: [test, "{{inventory_hostname}}", "!=", h2]',
+    '      - command: [touch, /tmp/after-fail]',
+    '',
+  ].join('\n'));
+  ssh(lab.hosts[1], 'rm -f /tmp/after-fail');
+  const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(r.code, 1);
+  const failed = r.events.filter((e) => e.type === 'task-end' && e.status === 'failed').map((e) => e.host);
+  assert.equal(failed, ['h2']);
+  assert.is(ssh(lab.hosts[0], 'test -f /tmp/after-fail && echo yes'), 'yes');
+  assert.is(ssh(lab.hosts[1], 'test -f /tmp/after-fail && echo yes || echo no'), 'no');
+});
+
+test('a non-root user runs the agent in its home, or as root through sudo with become', async () => {
+  const inv = join(lab.dir, 'as-berth.yml');
+  const h = lab.hosts[2];
+  writeFileSync(inv, [
+    `ssh: { user: berth, key: ${lab.keyPath}, known_hosts: ${lab.knownHostsPath} }`,
+    'hosts:',
+    `  plain: { address: 127.0.0.1, port: ${h.port} }`,
+    `  sudo: { address: 127.0.0.1, port: ${h.port}, become: true }`,
+    '',
+  ].join('\n'));
+  const pb = playbook('whoami', 'name: whoami\nplays:\n  - hosts: all\n    tasks:\n      - command: [id, -un]\n');
+  const r = await berth(['apply', pb, '-i', inv, '--json']);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  const out = Object.fromEntries(r.events.filter((e) => e.type === 'output').map((e) => [e.host, e.line]));
+  assert.equal(out, { plain: 'berth', sudo: 'root' });
+  assert.match(ssh(h, 'ls ~/.berth/agent', 'berth'), /\.mjs/);
+});
+
+test('10 000 events cross the SSH channel complete and in order', async () => {
+  const h = lab.hosts[0];
+  const target = resolveTarget({ name: h.name, address: h.address, port: h.port, user: 'root', key: lab.keyPath, known_hosts: lab.knownHostsPath });
+  if (!target.ok) return assert.unreachable(target.error.message);
+  const session = await connect(target.value);
+  if (!session.ok) return assert.unreachable(session.error.message);
+  const agent = await startAgent(session.value, { become: false, host: h.name });
+  if (!agent.ok) return assert.unreachable(agent.error.message);
+  const seqs: number[] = [];
+  const res = await agent.value.client.request({ method: 'flood', params: { count: 10_000, payloadBytes: 100 } }, (e) => {
+    if (e.kind === 'progress' && e.seq !== undefined) seqs.push(e.seq);
+  }).done;
+  assert.ok(res.ok);
+  assert.is(seqs.length, 10_000);
+  assert.ok(seqs.every((s, i) => s === i));
+  agent.value.client.bye();
+  session.value.close();
+});
+
+test('Ctrl-C stops every host after its current task and exits 130', async () => {
+  for (const h of lab.hosts) ssh(h, 'rm -f /tmp/slow-done /tmp/never');
+  const pb = playbook('slow', [
+    'name: slow',
+    'plays:',
+    '  - hosts: all',
+    '    tasks:',
+    '      - command: [sh, -c, "sleep 1.5 && touch /tmp/slow-done"]',
+    '      - command: [touch, /tmp/never]',
+    '',
+  ].join('\n'));
+  let sent = false;
+  const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], {
+    onEvent: (e, child) => {
+      if (e.type === 'task-start' && !sent) {
+        sent = true;
+        setTimeout(() => child.kill('SIGINT'), 300);
+      }
+    },
+  });
+  assert.is(r.code, 130, r.stderr);
+  assert.ok(r.events.some((e) => e.type === 'cancelling'));
+  for (const h of lab.hosts) {
+    assert.is(ssh(h, 'test -f /tmp/slow-done && echo yes || echo no'), 'yes', `${h.name} finished its current task`);
+    assert.is(ssh(h, 'test -f /tmp/never && echo yes || echo no'), 'no', `${h.name} started nothing after Ctrl-C`);
+  }
+});
+
+test('an unknown group or --limit is bad input: exit 2 before any host is contacted', async () => {
+  const pb = playbook('bad-group', 'name: bad\nplays:\n  - hosts: webz\n    tasks:\n      - command: [touch, /tmp/bad-input]\n');
+  const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /hosts: "webz" names no host or group/);
+  assert.match(r.stderr, /hint: known groups: /);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.is(r.events.length, 0, 'no run started');
+  const limit = await berth(['apply', playbook('ok', 'name: ok\nplays:\n  - hosts: all\n    tasks:\n      - ping:\n'), '-i', lab.inventoryPath, '--limit', 'nosuch']);
+  assert.is(limit.code, 2);
+  assert.match(limit.stderr, /--limit "nosuch"/);
+  for (const h of lab.hosts) assert.is(ssh(h, 'test -f /tmp/bad-input && echo yes || echo no'), 'no');
+});
+
+test.after(async () => {
+  await lab?.down();
+});
+
+test.run();
