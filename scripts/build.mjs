@@ -1,38 +1,32 @@
 // Builds the two programs berth ships: the CLI (split into lazily loaded chunks, npm packages
 // left external) and the agent (one self-contained file that runs on any host with Node >= 18).
+// Outputs are written in place, each file by rename: a berth process running while a build
+// happens never reads a missing or half-written file.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-rmSync(`${root}dist`, { recursive: true, force: true });
 
-await Promise.all([
+const common = { absWorkingDir: root, bundle: true, format: 'esm', platform: 'node', logLevel: 'warning', write: false };
+const results = await Promise.all([
+  build({ ...common, entryPoints: ['cli/main.ts'], outdir: 'dist', outbase: '.', splitting: true, target: 'node20', packages: 'external', sourcemap: 'linked' }),
   build({
-    absWorkingDir: root,
-    entryPoints: ['cli/main.ts'],
-    outdir: 'dist',
-    outbase: '.',
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'linked',
-    logLevel: 'warning',
-  }),
-  build({
-    absWorkingDir: root,
+    ...common,
     entryPoints: ['agent/main.ts'],
     outfile: 'dist/agent.mjs',
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
     target: 'node18',
     minify: true,
     legalComments: 'none',
-    logLevel: 'warning',
     // The agent runs on hosts that have none of berth's node_modules: bundle everything it uses.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   }),
 ]);
+
+for (const file of results.flatMap((r) => r.outputFiles)) {
+  const path = file.path.startsWith('/') ? file.path : join(root, file.path);
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, file.contents);
+  renameSync(tmp, path);
+}

@@ -22,11 +22,18 @@ export function stage1(agentSha: string, nonce: string): string {
     'N=',
     // A host's own Node is used when it is new enough; otherwise the one berth pushed earlier.
     'v=$(node --version 2>/dev/null) && m=${v#v} && m=${m%%.*} && [ "$m" -ge 18 ] 2>/dev/null && N=$(command -v node)',
-    'if [ -z "$N" ]; then for s in "$D"/node/*/ok; do [ -f "$s" ] || continue; p="${s%/ok}/node"; if "$p" --version >/dev/null 2>&1; then N="$p"; break; else rm -f "$s"; fi; done; fi',
+    'P=',
+    'if [ -z "$N" ]; then for s in "$D"/node/*/ok; do [ -f "$s" ] && N="${s%/ok}/node" && P="$s" && break; done; fi',
     'na=0; [ -f "$A" ] && [ "$(sha256sum "$A" 2>/dev/null | cut -d" " -f1)" = ' + agentSha + ' ] || na=1',
     'nn=0; [ -n "$N" ] || nn=1',
     `if [ $na = 1 ] || [ $nn = 1 ]; then echo "${NEED_MARKER} agent=$na node=$nn arch=$(uname -m) dir=$D"; exit ${NEED_EXIT_CODE}; fi`,
-    'cd / && exec "$N" "$A" ' + quote([nonce]),
+    // A pushed runtime that cannot execute (damaged on disk) loses its stamp, so the next start
+    // pushes it again; this costs nothing on the common path, unlike checking it every time.
+    'cd /',
+    'if [ -z "$P" ]; then exec "$N" "$A" ' + quote([nonce]) + '; fi',
+    '"$N" "$A" ' + quote([nonce]) + '; rc=$?',
+    'case $rc in 126|127|132|134|139) rm -f "$P"; echo "berth: the Node runtime at $N does not run (exit $rc); it will be pushed again" >&2;; esac',
+    'exit $rc',
   ].join('\n');
 }
 
