@@ -55,7 +55,7 @@ function playbook(name: string, yaml: string): string {
   return path;
 }
 
-const ready = (r: Run) => Object.fromEntries(r.events.filter((e) => e.type === 'host-ready').map((e) => [e.host, e]));
+const ready = (r: Run): Record<string, Ev> => Object.fromEntries(r.events.filter((e) => e.type === 'host-ready').map((e) => [e.host, e]));
 
 test.before(async () => {
   lab = await startLab({ name: 'apply', hosts: 3 });
@@ -94,6 +94,15 @@ test('a corrupted agent file on one host is detected by its hash and replaced', 
   assert.is(e.h1.uploadedBytes, agentArtifact().bytes.length);
   assert.is(e.h2.uploadedBytes, 0);
   assert.is(ssh(lab.hosts[0], `sha256sum /var/lib/berth/agent/${agentArtifact().sha256}.mjs | cut -d' ' -f1`), agentArtifact().sha256);
+});
+
+test('a pushed runtime damaged on disk is pushed again in the same run', async () => {
+  ssh(lab.hosts[2], 'for f in /var/lib/berth/node/*/node; do echo garbage > "$f"; done');
+  const pb = playbook('ping2', 'name: ping\nplays:\n  - hosts: h3\n    tasks:\n      - ping:\n');
+  const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  assert.equal(ready(r).h3.pushed, { agent: false, node: true });
+  assert.match(ssh(lab.hosts[2], '/var/lib/berth/node/*/node --version'), /^v\d+/);
 });
 
 test('an unreachable host is reported and the others go on (exit 3)', async () => {

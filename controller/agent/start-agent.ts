@@ -27,7 +27,9 @@ export async function startAgent(t: HostTransport, opts: { become: boolean; host
   const art = agentArtifact();
   const pushed = { agent: false, node: false };
   let uploadedBytes = 0;
-  for (let attempt = 1; attempt <= 2; attempt++) {
+  let uploads = 0;
+  let retriedRuntime = false;
+  for (;;) {
     const nonce = randomBytes(12).toString('hex');
     const spawned = await t.spawn(shellCommand(stage1(art.sha256, nonce), opts.become));
     if (!spawned.ok) return spawned;
@@ -41,27 +43,33 @@ export async function startAgent(t: HostTransport, opts: { become: boolean; host
       }
       return ok({ client, hello: hello.hello, uploadedBytes, pushed });
     }
-    if (outcome.kind === 'exit') return err(startFailure(outcome, opts));
-    if (attempt === 2) {
+    if (outcome.kind === 'exit') {
+      // The bootstrap dropped a damaged runtime's stamp: the next attempt pushes it again.
+      if (!retriedRuntime && outcome.stderr.includes('will be pushed again')) {
+        retriedRuntime = true;
+        continue;
+      }
+      return err(startFailure(outcome, opts));
+    }
+    if (uploads++ > 0) {
       return err({ code: 'agent.bootstrap', message: `${opts.host} still lacks the ${outcome.need.agent ? 'agent' : 'Node runtime'} after uploading it`, where: opts.host, hint: `check free space and permissions under ${outcome.need.dir}` });
     }
-    const uploads: Array<Promise<Result<number>>> = [];
+    const sending: Array<Promise<Result<number>>> = [];
     if (outcome.need.agent) {
       pushed.agent = true;
-      uploads.push(upload(t, receiveScript('agent', art.sha256), art.bytes, art.bytes.length, opts));
+      sending.push(upload(t, receiveScript('agent', art.sha256), art.bytes, art.bytes.length, opts));
     }
     if (outcome.need.node) {
       pushed.node = true;
       const runtime = await runtimeFor(outcome.need.arch);
       if (!runtime.ok) return err({ ...runtime.error, where: opts.host });
-      uploads.push(upload(t, receiveScript('node', runtime.value.sha256), createReadStream(runtime.value.gzPath), runtime.value.gzBytes, opts));
+      sending.push(upload(t, receiveScript('node', runtime.value.sha256), createReadStream(runtime.value.gzPath), runtime.value.gzBytes, opts));
     }
-    for (const u of await Promise.all(uploads)) {
+    for (const u of await Promise.all(sending)) {
       if (!u.ok) return u;
       uploadedBytes += u.value;
     }
   }
-  throw new Error('unreachable: the bootstrap loop always returns');
 }
 
 async function upload(t: HostTransport, script: string, data: Buffer | NodeJS.ReadableStream, size: number, opts: { become: boolean; host: string }): Promise<Result<number>> {
