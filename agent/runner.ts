@@ -1,9 +1,21 @@
 // Runs one play's plan on this host: each task's module computes its changes, and unless the
-// plan is a check they are applied. A failed task ends the host's plan (as in Ansible) unless it
-// ignores errors; notified handlers run once at the end, only if the plan did not fail.
-import { maskSecrets, type AgentEvent, type ChangeReport, type HostFacts, type HostPlan, type PlannedTask, type RunResult, type TaskStatus } from '../protocol/agent-protocol.js';
+// plan is a check they are applied. Conditions, registered results and deferred templates are
+// evaluated here, where the results live. A failed task ends the host's plan (as in Ansible)
+// unless it ignores errors; notified handlers run once at the end, only if the plan did not fail.
+import { evaluate } from '../lang/expressions.js';
+import { missingVariable, renderDeep } from '../lang/templates.js';
 import type { BerthModule, ModuleContext } from '../modules/contract.js';
 import { modules } from '../modules/registry.js';
+import {
+  maskSecrets,
+  type AgentEvent,
+  type ChangeReport,
+  type HostFacts,
+  type HostPlan,
+  type PlannedTask,
+  type RunResult,
+  type TaskStatus,
+} from '../protocol/agent-protocol.js';
 
 export interface RunControl {
   emit(event: AgentEvent): void;
@@ -14,56 +26,73 @@ export interface RunControl {
   blob: ModuleContext['blob'];
 }
 
+type Vars = Record<string, unknown>;
+
 export async function runPlan(plan: HostPlan, ctl: RunControl): Promise<RunResult> {
   const result: RunResult = { ok: 0, changed: 0, failed: 0, skipped: 0, cancelled: false };
+  const registered: Vars = {};
   const notified = new Set<string>();
   let hostFailed = false;
-  const count = (s: TaskStatus) => (result[s] += 1);
 
-  for (const task of plan.tasks) {
-    if (ctl.cancelled()) {
-      result.cancelled = true;
-      break;
-    }
-    const status = await runTask(task, plan, ctl, false);
-    count(status);
-    if (status === 'changed') for (const h of task.notify ?? []) notified.add(h);
-    if (status === 'failed' && !task.ignoreErrors) {
-      hostFailed = true;
-      break;
-    }
-  }
-  if (!hostFailed && !result.cancelled) {
-    for (const handler of plan.handlers) {
-      if (!notified.has(handler.name)) continue;
+  const runList = async (tasks: PlannedTask[], handler: boolean) => {
+    for (const task of tasks) {
+      if (handler && !notified.has(task.name)) continue;
       if (ctl.cancelled()) {
         result.cancelled = true;
-        break;
+        return;
       }
-      const status = await runTask(handler, plan, ctl, true);
-      count(status);
-      if (status === 'failed' && !handler.ignoreErrors) break;
+      const status = await runTask(task, plan, ctl, registered, handler);
+      result[status] += 1;
+      if (status === 'changed') for (const h of task.notify ?? []) notified.add(h);
+      if (status === 'failed' && !task.ignoreErrors) {
+        hostFailed = true;
+        return;
+      }
     }
-  }
+  };
+  await runList(plan.tasks, false);
+  if (!hostFailed && !result.cancelled) await runList(plan.handlers, true);
   return result;
 }
 
-async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, handler: boolean): Promise<TaskStatus> {
+async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, registered: Vars, handler: boolean): Promise<TaskStatus> {
   const t0 = performance.now();
-  const mask = (s: string) => maskSecrets(s, task.secrets);
-  ctl.emit({ kind: 'task-start', task: task.index, name: task.name, module: task.module, ...(handler ? { handler } : {}) });
-  const end = (status: TaskStatus, changes: ChangeReport[], message?: string): TaskStatus => {
+  const secrets = plan.secrets;
+  const mask = (s: string) => maskSecrets(s, secrets);
+  const vars = (): Vars => ({ ...plan.vars, ...registered, ...(task.vars ?? {}) });
+  const flag = handler ? { handler } : {};
+  ctl.emit({ kind: 'task-start', task: task.index, name: task.name, module: task.module, ...flag });
+
+  const end = (status: TaskStatus, changes: ChangeReport[], message?: string, data?: Vars): TaskStatus => {
+    if (task.register) record(registered, task, { changed: status === 'changed', failed: status === 'failed', skipped: status === 'skipped', ...(data ?? {}), ...(message ? { msg: message } : {}) });
+    const hidden = task.noLog;
     ctl.emit({
       kind: 'task-end',
       task: task.index,
       status,
-      changes: changes.map((c) => ({ summary: mask(c.summary), cause: c.cause, diff: c.diff === undefined ? undefined : mask(c.diff) })),
-      message: message === undefined ? undefined : mask(message),
+      changes: hidden ? changes.map(() => ({ summary: '(hidden by no_log)' })) : changes.map((c) => ({ summary: mask(c.summary), cause: c.cause, diff: c.diff === undefined ? undefined : mask(c.diff) })),
+      message: message === undefined ? undefined : hidden ? '(output hidden by no_log)' : mask(message),
       durationMs: Math.round(performance.now() - t0),
-      ...(handler ? { handler } : {}),
+      ...flag,
     });
     return status;
   };
+
+  if (task.when !== undefined) {
+    const cond = evaluate(task.when, vars());
+    if (!cond.ok) return end('failed', [], `when: ${cond.message}`);
+    if (!cond.value) return end('skipped', []);
+  }
+
+  let params = task.params;
+  if (task.deferred) {
+    try {
+      params = renderDeep(params, vars());
+    } catch (e) {
+      const missing = missingVariable(e);
+      return end('failed', [], missing ? `variable "${missing}" is not defined (not registered by an earlier task on this host)` : `template: ${(e as Error).message}`);
+    }
+  }
 
   const mod = (modules as Record<string, BerthModule>)[task.module];
   if (!mod) return end('failed', [], `this agent has no module "${task.module}"`);
@@ -73,25 +102,73 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, handl
     diff: plan.diff,
     signal: ctl.signal,
     blob: ctl.blob,
-    output: (stream, line) => ctl.emit({ kind: 'output', task: task.index, stream, line: mask(line) }),
+    output: (stream, line) => {
+      if (!task.noLog) ctl.emit({ kind: 'output', task: task.index, stream, line: mask(line) });
+    },
     progress: (label, done, total) => ctl.emit({ kind: 'progress', task: task.index, label, done, total }),
   };
+
+  let status: TaskStatus;
+  let reports: ChangeReport[] = [];
+  let message: string | undefined;
+  let data: Vars = {};
   try {
-    const planned = await mod.plan(task.params as never, ctx);
-    if (!planned.ok) return end('failed', [], withDetail(planned.error.message, planned.error.detail));
-    const reports = planned.changes.map(({ summary, cause, diff }) => ({ summary, cause, diff: plan.diff ? diff : undefined }));
-    if (planned.changes.length === 0) return end('ok', []);
-    if (plan.check) return end('changed', reports);
-    for (const change of planned.changes) {
-      const applied = await change.apply();
-      if (!applied.ok) return end('failed', reports, withDetail(applied.error.message, applied.error.detail));
+    const planned = await mod.plan(params as never, ctx);
+    if (!planned.ok) {
+      status = 'failed';
+      message = withDetail(planned.error.message, planned.error.detail);
+    } else {
+      data = planned.data ?? {};
+      reports = planned.changes.map(({ summary, cause, diff }) => ({ summary, cause, diff: plan.diff ? diff : undefined }));
+      status = planned.changes.length === 0 ? 'ok' : 'changed';
+      if (status === 'changed' && !plan.check) {
+        for (const change of planned.changes) {
+          const applied = await change.apply();
+          data = { ...data, ...(applied.data ?? {}) };
+          if (!applied.ok) {
+            status = 'failed';
+            message = withDetail(applied.error.message, applied.error.detail);
+            break;
+          }
+        }
+      }
     }
-    return end('changed', reports);
   } catch (e) {
     // A module that throws has a bug; report it as such instead of killing the agent.
     const err = e as Error;
     return end('failed', [], `internal error in module ${task.module}: ${err.message}\n${err.stack ?? ''}`);
   }
+
+  // Operators' overrides, evaluated against this task's result (Ansible's changed_when/failed_when).
+  const withResult = () => ({ ...vars(), result: { ...data, changed: status === 'changed', failed: status === 'failed' } });
+  if (task.failedWhen !== undefined && !plan.check) {
+    const f = evaluate(task.failedWhen, withResult());
+    if (!f.ok) return end('failed', reports, `failed_when: ${f.message}`, data);
+    if (f.value && status !== 'failed') {
+      status = 'failed';
+      message = `failed_when matched (${String(task.failedWhen)})`;
+    } else if (!f.value && status === 'failed') {
+      status = reports.length ? 'changed' : 'ok';
+      message = undefined;
+    }
+  }
+  if (task.changedWhen !== undefined && status !== 'failed') {
+    const c = evaluate(task.changedWhen, withResult());
+    if (!c.ok) return end('failed', reports, `changed_when: ${c.message}`, data);
+    status = c.value ? 'changed' : 'ok';
+  }
+  return end(status, reports, message, data);
+}
+
+function record(registered: Vars, task: PlannedTask, value: Vars): void {
+  const name = task.register!;
+  if (!task.registerItem) {
+    registered[name] = value;
+    return;
+  }
+  const prev = registered[name] as { results?: Vars[] } | undefined;
+  const results = [...(prev?.results ?? []), { ...value, item: task.vars?.[String(task.vars?.__loop_var ?? 'item')] }];
+  registered[name] = { results, changed: results.some((r) => r.changed), failed: results.some((r) => r.failed) };
 }
 
 const withDetail = (message: string, detail?: string) => (detail ? `${message}\n${detail}` : message);

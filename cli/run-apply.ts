@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { BerthFailure, badInput, type BerthError } from '../controller/errors.js';
 import { inventorySource, type InventoryRef } from '../controller/inventory/source.js';
 import { resolveInventory, type ResolvedHost } from '../controller/inventory/resolve.js';
-import { applyPlaybook, checkPatterns } from '../controller/run/apply.js';
+import { applyPlaybook, preflight } from '../controller/run/apply.js';
 import { loadForRun, loadInventoryForRun } from '../controller/run/load-for-run.js';
 import { createSshPool, resolveTarget, type InventoryHost } from '../controller/ssh/index.js';
 import type { ApplyFlags } from './commands/apply.js';
@@ -41,7 +41,7 @@ export async function runApply(playbookPath: string, flags: ApplyFlags): Promise
   });
   if (!inv.ok) throw new BerthFailure(inv.error);
   const inventory = resolveInventory(inv.value.doc, inv.value.source);
-  const patternErrors = checkPatterns({ playbook: doc, inventory, limit: flags.limit, where });
+  const patternErrors = preflight({ playbook: doc, inventory, limit: flags.limit, where });
   if (patternErrors.length) throw new BerthFailure(patternErrors);
 
   const sink = flags.json ? jsonReporter() : plainReporter({ verbose: !!flags.verbose, color: !!process.stdout.isTTY && !process.env.CI && !process.env.NO_COLOR });
@@ -69,6 +69,7 @@ export async function runApply(playbookPath: string, flags: ApplyFlags): Promise
       inventory,
       limit: flags.limit,
       extraVars,
+      tags: { only: splitList(flags.tags), skip: splitList(flags.skipTags) },
       check: !!flags.check,
       diff: !!flags.diff,
       forks,
@@ -84,3 +85,5 @@ export async function runApply(playbookPath: string, flags: ApplyFlags): Promise
     pool.closeAll();
   }
 }
+
+const splitList = (s?: string): string[] => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []);

@@ -22,7 +22,10 @@ export interface ModuleContext {
   blob(sha256: string): Promise<{ ok: true; path: string } | { ok: false; error: WireError }>;
 }
 
-export type ApplyResult = { ok: true; data?: Record<string, unknown> } | { ok: false; error: WireError };
+export type ApplyResult =
+  | { ok: true; data?: Record<string, unknown> }
+  /** `data` on a failure still reaches `register` and `failed_when` (e.g. a command's rc). */
+  | { ok: false; error: WireError; data?: Record<string, unknown> };
 
 export interface Change {
   summary: string;

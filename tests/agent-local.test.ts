@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'berth-agent-'));
 process.env.BERTH_HOST_DIR = dir;
 const transport = localTransport();
 
-const plan = (tasks: HostPlan['tasks'], handlers: HostPlan['handlers'] = [], check = false): HostPlan => ({ host: 'local', check, diff: false, tasks, handlers });
+const plan = (tasks: HostPlan['tasks'], handlers: HostPlan['handlers'] = [], check = false): HostPlan => ({ host: 'local', check, diff: false, tasks, handlers, vars: {}, secrets: [] });
 
 test('first start uploads the agent, the second uploads nothing', async () => {
   const first = await startAgent(transport, { become: false, host: 'local' });

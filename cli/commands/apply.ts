@@ -13,6 +13,8 @@ export interface ApplyFlags {
   json?: boolean;
   verbose?: boolean;
   acceptNewHostKeys?: boolean;
+  tags?: string;
+  skipTags?: string;
 }
 
 function runFlags(cmd: Command): Command {
@@ -20,6 +22,8 @@ function runFlags(cmd: Command): Command {
     .addOption(new Option('-i, --inventory <file>', 'inventory file (overrides the playbook\'s inventory:)').env('BERTH_INVENTORY'))
     .addOption(new Option('-l, --limit <pattern>', 'only hosts matching this pattern (e.g. web, h1:h2, all:!h3)').env('BERTH_LIMIT'))
     .addOption(new Option('-e, --extra-vars <key=value>', 'set a variable (highest precedence); repeatable; VALUE is parsed as YAML').argParser((v: string, prev: string[] = []) => [...prev, v]).default([]))
+    .addOption(new Option('-t, --tags <tags>', 'only tasks with these tags (comma-separated)').env('BERTH_TAGS'))
+    .addOption(new Option('--skip-tags <tags>', 'leave out tasks with these tags (comma-separated)').env('BERTH_SKIP_TAGS'))
     .addOption(new Option('-f, --forks <n>', 'hosts worked on at once').env('BERTH_FORKS').default('50'))
     .addOption(new Option('--json', 'one JSON event per line on stdout (schema: docs/events.md)').env('BERTH_JSON'))
     .addOption(new Option('-v, --verbose', 'show every output line and change').env('BERTH_VERBOSE'))

@@ -2,9 +2,9 @@
 // each play render every host's whole plan and send it in one request. Plays are barriers (play
 // 2 starts when play 1 ended on every host), hosts within a play never wait for each other. A
 // host that cannot be reached or fails drops out; the others go on.
-import { dirname } from 'node:path';
 import pLimit from 'p-limit';
-import type { HostPlan, PlannedTask, RunResult } from '../../protocol/agent-protocol.js';
+import type { RunResult } from '../../protocol/agent-protocol.js';
+import { maskSecrets } from '../../protocol/agent-protocol.js';
 import { fromWire, startAgent, type AgentStart } from '../agent/start-agent.js';
 import { ExitCode, type BerthError, type Result } from '../errors.js';
 import { matchPattern } from '../inventory/pattern.js';
@@ -12,9 +12,10 @@ import type { ResolvedHost, ResolvedInventory } from '../inventory/resolve.js';
 import type { HostTransport } from '../transport.js';
 import type { EventSink, HostRecap } from './events.js';
 import { BlobRegistry } from '../blobs.js';
-import { prepares } from '../prepare/registry.js';
-import { renderValue } from './render.js';
-import { taskModule, taskName, type PlaybookShape, type TaskShape } from './playbook-shape.js';
+import { checkExpression } from '../../lang/expressions.js';
+import { buildPlan } from './build-plan.js';
+import type { PlaybookShape } from './playbook-shape.js';
+import type { TagFilter } from './tags.js';
 
 type Vars = Record<string, unknown>;
 
@@ -26,6 +27,9 @@ export interface ApplyOptions {
   inventory: ResolvedInventory;
   limit?: string;
   extraVars: Vars;
+  /** Vars whose values are secret: usable everywhere, shown nowhere. */
+  secretVars?: Vars;
+  tags?: TagFilter;
   check: boolean;
   diff: boolean;
   forks: number;
@@ -42,8 +46,12 @@ interface Live {
   agent: AgentStart;
 }
 
-export async function applyPlaybook(o: ApplyOptions): Promise<number> {
+export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   const t0 = performance.now();
+  const secretVars = opts.secretVars ?? {};
+  const secrets = Object.values(secretVars).filter((v): v is string => typeof v === 'string' && v.length > 0);
+  // Every event passes through the mask before any reporter sees it.
+  const o: ApplyOptions = { ...opts, sink: secrets.length ? (e) => opts.sink(maskEvent(e, secrets)) : opts.sink };
   const pick = targets(o);
   const recap: Record<string, HostRecap> = {};
   const all = [...new Set(pick.flat())];
@@ -108,7 +116,13 @@ export async function applyPlaybook(o: ApplyOptions): Promise<number> {
         limit(async () => {
           const l = live.get(name)!;
           const began = performance.now();
-          const plan = buildPlan(o, index, l, blobs);
+          const plan = buildPlan(
+            { ...o, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } },
+            index,
+            l.host,
+            l.agent.hello.facts,
+            blobs,
+          );
           if (!plan.ok) {
             failed.add(name);
             recap[name].failed += 1;
@@ -163,9 +177,24 @@ export function targets(o: Pick<ApplyOptions, 'playbook' | 'inventory' | 'limit'
   });
 }
 
-/** Checks every host pattern before anything connects; errors point at the playbook line. */
-export function checkPatterns(o: Pick<ApplyOptions, 'playbook' | 'inventory' | 'limit' | 'where'>): BerthError[] {
+/**
+ * Everything about the input that can be checked before anything connects: host patterns and
+ * the syntax of conditions. Errors point at the playbook line.
+ */
+export function preflight(o: Pick<ApplyOptions, 'playbook' | 'inventory' | 'limit' | 'where'>): BerthError[] {
   const errors: BerthError[] = [];
+  o.playbook.plays.forEach((p, i) => {
+    for (const key of ['tasks', 'handlers'] as const) {
+      (p[key] ?? []).forEach((t, j) => {
+        for (const cond of ['when', 'changed_when', 'failed_when'] as const) {
+          const expr = t[cond];
+          if (typeof expr !== 'string') continue;
+          const problem = checkExpression(expr);
+          if (problem) errors.push({ code: 'task.expression', message: `${cond}: ${problem}`, where: o.where(['plays', i, key, j, cond]), hint: 'conditions are expressions such as `result.rc == 0 and "web" in group_names`', exit: 2 });
+        }
+      });
+    }
+  });
   const known = `known groups: ${[...o.inventory.groups.keys()].join(', ')}`;
   o.playbook.plays.forEach((p, i) => {
     const m = matchPattern(p.hosts, o.inventory);
@@ -178,36 +207,8 @@ export function checkPatterns(o: Pick<ApplyOptions, 'playbook' | 'inventory' | '
   return errors;
 }
 
-function buildPlan(o: ApplyOptions, playIndex: number, l: Live, blobs: BlobRegistry): Result<HostPlan> {
-  const play = o.playbook.plays[playIndex];
-  const groups = Object.fromEntries(o.inventory.groups);
-  // Precedence, lowest first: inventory (all < groups < host) < playbook < play < task < -e.
-  const base: Vars = { ...l.host.vars, ...(o.playbook.vars ?? {}), ...(play.vars ?? {}) };
-  const tasks: PlannedTask[] = [];
-  let index = 0;
-  const plan = (list: TaskShape[] | undefined, key: 'tasks' | 'handlers'): Result<PlannedTask[]> => {
-    const out: PlannedTask[] = [];
-    for (const [i, task] of (list ?? []).entries()) {
-      const module = taskModule(task);
-      const vars = { ...base, ...(task.vars ?? {}), ...o.extraVars };
-      const where = o.where(['plays', playIndex, key, i]);
-      const scope = { vars, facts: l.agent.hello.facts, host: l.host.name, groups, hostGroups: l.host.groups };
-      const rendered = renderValue(task[module], scope, where);
-      if (!rendered.ok) return rendered;
-      const prepare = prepares[module];
-      const params = prepare ? prepare(rendered.value, { blobs, baseDir: dirname(o.playbookPath), scope, where }) : rendered;
-      if (!params.ok) return params;
-      const notify = task.notify === undefined ? undefined : Array.isArray(task.notify) ? task.notify : [task.notify];
-      out.push({ index: index++, name: taskName(task, module), module, params: params.value, ignoreErrors: task.ignore_errors, notify });
-    }
-    return { ok: true, value: out };
-  };
-  const t = plan(play.tasks, 'tasks');
-  if (!t.ok) return t;
-  tasks.push(...t.value);
-  const h = plan(play.handlers, 'handlers');
-  if (!h.ok) return h;
-  return { ok: true, value: { host: l.host.name, check: o.check, diff: o.diff, tasks, handlers: h.value } };
+function maskEvent<T>(e: T, secrets: string[]): T {
+  return JSON.parse(maskSecrets(JSON.stringify(e), secrets.map((s) => JSON.stringify(s).slice(1, -1)))) as T;
 }
 
 async function closeHost(l: Live): Promise<void> {

@@ -9,6 +9,14 @@ export interface TaskShape {
   vars?: Vars;
   notify?: string | string[];
   ignore_errors?: boolean;
+  when?: unknown;
+  register?: unknown;
+  loop?: unknown;
+  loop_var?: unknown;
+  tags?: unknown;
+  changed_when?: unknown;
+  failed_when?: unknown;
+  no_log?: unknown;
   [key: string]: unknown;
 }
 
@@ -16,6 +24,7 @@ export interface PlayShape {
   name?: string;
   hosts: string;
   vars?: Vars;
+  tags?: string[];
   tasks?: TaskShape[];
   handlers?: TaskShape[];
 }

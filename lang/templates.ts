@@ -1,0 +1,26 @@
+// Templates in playbooks: handlebars in strict mode (a missing variable is an error, never an
+// empty string). One instance, shared by the controller (which renders almost everything) and
+// the agent (which renders only what needs results registered on the host).
+import Handlebars from 'handlebars';
+
+export const hbs = Handlebars.create();
+const cache = new Map<string, HandlebarsTemplateDelegate>();
+
+export function renderString(s: string, context: object): string {
+  let t = cache.get(s);
+  if (!t) cache.set(s, (t = hbs.compile(s, { strict: true, noEscape: true })));
+  return t(context);
+}
+
+/** Renders every string inside a value that contains a template; throws handlebars' errors. */
+export function renderDeep(value: unknown, context: object): unknown {
+  if (typeof value === 'string') return value.includes('{{') ? renderString(value, context) : value;
+  if (Array.isArray(value)) return value.map((v) => renderDeep(v, context));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, context)]));
+  return value;
+}
+
+/** The name of the variable a strict-mode error complains about, if that is the error. */
+export function missingVariable(e: unknown): string | undefined {
+  return /"([^"]+)" not defined/.exec((e as Error).message ?? '')?.[1];
+}
