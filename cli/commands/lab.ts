@@ -35,7 +35,7 @@ function render(s: LabStatus): string {
       out.push(`ssh:       ssh -i ${dir}/id_ed25519 -o UserKnownHostsFile=${dir}/known_hosts -p ${first.port} root@${first.address}`);
     }
   } else {
-    out.push(`no state in ${s.dir}: run \`berth lab down --name ${s.name}\` and \`berth lab up\` again`);
+    out.push(`its state (key, inventory) is not in ${s.dir}: a test made it, or the state was lost; \`berth lab up --name ${s.name}\` replaces the hosts with ones for a new key`);
   }
   return out.join('\n') + '\n';
 }
@@ -55,8 +55,7 @@ export function registerLab(program: Command): void {
         const up = must(await labUp({ name: opts.name, hosts: opts.hosts, log }));
         const status = must(await labStatus({ name: opts.name }));
         if (opts.json) return void process.stdout.write(JSON.stringify(status, null, 2) + '\n');
-        const changes = [up.added.length ? `started ${up.added.join(', ')}` : '', up.removed.length ? `removed ${up.removed.join(', ')}` : ''].filter(Boolean);
-        if (!changes.length) log(`lab ${opts.name} already runs ${up.state.hosts.length} host${up.state.hosts.length === 1 ? '' : 's'}; nothing to do`);
+        if (!up.added.length && !up.removed.length && !up.restarted.length) log(`lab ${opts.name} already runs ${up.state.hosts.length} host${up.state.hosts.length === 1 ? '' : 's'}; nothing to do`);
         process.stdout.write(render(status));
       }),
     );
