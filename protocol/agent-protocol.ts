@@ -64,8 +64,25 @@ export interface PlannedTask {
   ignoreErrors?: boolean;
   /** Names of handlers to notify when this task changed something. */
   notify?: string[];
-  /** Values to mask in every output line and message of this task. */
-  secrets?: string[];
+  /** Condition (an expression over vars, facts and registered results); false -> skipped. */
+  when?: string;
+  /** Name under which this task's result is kept for later tasks of the play. */
+  register?: string;
+  /** With a loop: append this item's result to `<register>.results` instead of replacing it. */
+  registerItem?: boolean;
+  /** Overrides the change status: an expression over `result` (and vars), or a fixed value. */
+  changedWhen?: string | boolean;
+  /** Overrides the failure status, like changedWhen. */
+  failedWhen?: string | boolean;
+  /** Vars of this task alone (task vars, the loop item), on top of the plan's vars. */
+  vars?: Record<string, unknown>;
+  /**
+   * The params still hold templates that need results registered on the host: the agent renders
+   * them just before the task runs.
+   */
+  deferred?: boolean;
+  /** Hide this task's output and messages entirely (Ansible's no_log). */
+  noLog?: boolean;
 }
 
 export interface HostPlan {
@@ -78,6 +95,10 @@ export interface HostPlan {
   tasks: PlannedTask[];
   /** Handlers, run once at the end when notified. */
   handlers: PlannedTask[];
+  /** The host's vars for this play (facts included), for conditions and deferred templates. */
+  vars: Record<string, unknown>;
+  /** Values to mask in every output line, message, diff and event. */
+  secrets: string[];
 }
 
 export interface ChangeReport {
