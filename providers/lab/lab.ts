@@ -9,6 +9,7 @@ import { docker, type Engine } from './docker.js';
 import { ensureEngine } from './engine.js';
 import { ensureHostImage } from './host-image.js';
 import { ensureNetwork, labContainers, readHostKey, removeContainers, removeNetwork, startHost, type HostContainer } from './hosts.js';
+import { ensureTools } from './apt-tools.js';
 import { ensureLabKey } from './keys.js';
 import { INVENTORY, KNOWN_HOSTS, readLabState, writeLabState, type LabHostState, type LabState } from './lab-state.js';
 import { lock } from './lock.js';
@@ -60,6 +61,8 @@ export async function labUp(opts: LabUpOptions): Promise<Result<LabUpResult>> {
   if (!img.ok) return img;
   const repo = await ensureAptRepo(e, img.value, log);
   if (!repo.ok) return repo;
+  const keygen = await ensureTools(['ssh-keygen'], log);
+  if (!keygen.ok) return keygen;
 
   const dir = labDir(opts.name, opts.stateRoot);
   const unlock = await labLock(dir, log);
