@@ -2,8 +2,11 @@
 // empty string). One instance, shared by the controller (which renders almost everything) and
 // the agent (which renders only what needs results registered on the host).
 import Handlebars from 'handlebars';
+import { registerHelpers } from './template-helpers.js';
 
 export const hbs = Handlebars.create();
+// The same helpers on both sides: a deferred template rendered by the agent reads like any other.
+registerHelpers(hbs);
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 
 export function renderString(s: string, context: object): string {

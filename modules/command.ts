@@ -2,9 +2,10 @@
 // It always reports a change unless `creates` already exists or `removes` is already gone.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { parse as shellParse } from 'shell-quote';
-import { converged, defineModule, failed, type ApplyResult, type ModuleContext } from './contract.js';
+import { converged, defineModule, failed, type ApplyResult, type ModuleContext, type PlanResult } from './contract.js';
 
 const Options = Type.Object(
   {
@@ -42,14 +43,26 @@ export const command = defineModule({
   async plan(params, ctx) {
     const { argv, opts } = toArgv(params);
     if (argv.length === 0) return failed('command.empty', 'command has no program to run');
-    if (opts.creates && existsSync(opts.creates)) return converged({ skipped: `${opts.creates} exists` });
-    if (opts.removes && !existsSync(opts.removes)) return converged({ skipped: `${opts.removes} does not exist` });
-    return {
-      ok: true,
-      changes: [{ summary: `run: ${argv.join(' ')}`, cause: 'commands always run', apply: () => runArgv(argv, opts, ctx) }],
-    };
+    return planRun(argv, argv.join(' '), opts, ctx);
   },
 });
+
+/** command and shell alike: skip on creates/removes, otherwise one change that runs the program. */
+export function planRun(
+  argv: string[],
+  shown: string,
+  opts: { chdir?: string; env?: Record<string, string>; stdin?: string; creates?: string; removes?: string },
+  ctx: ModuleContext,
+): PlanResult {
+  // Relative creates/removes are relative to chdir, as the command itself would see them.
+  const at = (p: string) => (opts.chdir ? resolve(opts.chdir, p) : p);
+  if (opts.creates && existsSync(at(opts.creates))) return converged({ skipped: `${opts.creates} exists`, rc: 0, stdout: '', stderr: '' });
+  if (opts.removes && !existsSync(at(opts.removes))) return converged({ skipped: `${opts.removes} does not exist`, rc: 0, stdout: '', stderr: '' });
+  return {
+    ok: true,
+    changes: [{ summary: `run: ${shown}`, cause: 'commands always run', apply: () => runArgv(argv, opts, ctx) }],
+  };
+}
 
 /** Runs a child with its own pipes (never the agent's stdout, which carries the protocol). */
 export function runArgv(
@@ -89,11 +102,24 @@ export function runArgv(
     child.on('error', (e: NodeJS.ErrnoException) => {
       resolve(failed(e.code === 'ENOENT' ? 'command.not-found' : 'command.spawn', `cannot run ${argv[0]}: ${e.message}`));
     });
+    const started = Date.now();
     child.on('close', (code, signal) => {
-      const data = { rc: code ?? -1, stdout: out.stdout.trimEnd(), stderr: out.stderr.trimEnd() };
+      const stdout = out.stdout.trimEnd();
+      const stderr = out.stderr.trimEnd();
+      // Ansible's names, so `register:`ed results read the same in when/changed_when expressions.
+      const data = {
+        rc: code ?? -1,
+        stdout,
+        stderr,
+        stdout_lines: stdout === '' ? [] : stdout.split('\n'),
+        stderr_lines: stderr === '' ? [] : stderr.split('\n'),
+        cmd: argv,
+        durationMs: Date.now() - started,
+        ...(signal ? { signal } : {}),
+      };
       if (code === 0) return resolve({ ok: true, data });
       const why = signal ? `killed by ${signal}` : `exited with ${code}`;
-      resolve({ ok: false, error: { code: 'command.failed', message: `${argv.join(' ')} ${why}`, detail: tail.join('\n') } });
+      resolve({ ok: false, error: { code: 'command.failed', message: `${argv.join(' ')} ${why}`, detail: tail.join('\n') }, data });
     });
   });
 }

@@ -80,6 +80,8 @@ function exitWords(code: number): string {
       return 'done';
     case 1:
       return 'failed: a task failed on at least one host (exit 1)';
+    case 2:
+      return 'bad input: nothing was changed on any host (exit 2)';
     case 3:
       return 'incomplete: at least one host was unreachable (exit 3)';
     case 130:

@@ -4,6 +4,8 @@
 import type { HostFacts } from '../../protocol/agent-protocol.js';
 import type { BlobRegistry } from '../blobs.js';
 import type { BerthError, Result } from '../errors.js';
+import { prepareCopy } from './copy.js';
+import { prepareTemplate } from './template.js';
 
 export interface PrepareContext {
   blobs: BlobRegistry;
@@ -18,4 +20,7 @@ export interface PrepareContext {
 export type Prepare = (params: unknown, ctx: PrepareContext) => Result<unknown, BerthError>;
 
 /** Modules listed here have their rendered params passed through before the plan is sent. */
-export const prepares: Record<string, Prepare> = {};
+export const prepares: Record<string, Prepare> = {
+  copy: prepareCopy,
+  template: prepareTemplate,
+};

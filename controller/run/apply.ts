@@ -3,7 +3,7 @@
 // 2 starts when play 1 ended on every host), hosts within a play never wait for each other. A
 // host that cannot be reached or fails drops out; the others go on.
 import pLimit from 'p-limit';
-import type { RunResult } from '../../protocol/agent-protocol.js';
+import type { HostPlan, RunResult } from '../../protocol/agent-protocol.js';
 import { maskSecrets } from '../../protocol/agent-protocol.js';
 import { fromWire, startAgent, type AgentStart } from '../agent/start-agent.js';
 import { ExitCode, type BerthError, type Result } from '../errors.js';
@@ -107,6 +107,26 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   };
   o.signal.addEventListener('abort', onAbort, { once: true });
 
+  // Every host's plan for every play is rendered before the first task runs: a template error
+  // (a variable missing for one host) is bad input, and bad input changes nothing anywhere.
+  const plans = new Map<string, HostPlan>();
+  const planErrors: BerthError[] = [];
+  o.playbook.plays.forEach((_, index) => {
+    for (const name of pick[index]) {
+      const l = live.get(name);
+      if (!l) continue;
+      const plan = buildPlan({ ...o, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } }, index, l.host, l.agent.hello.facts, blobs);
+      if (plan.ok) plans.set(`${index}/${name}`, plan.value);
+      else planErrors.push(plan.error);
+    }
+  });
+  if (planErrors.length) {
+    for (const error of planErrors) o.sink({ type: 'host-failed', host: error.where ?? '', error });
+    await Promise.all([...live.values()].map((l) => closeHost(l)));
+    o.sink({ type: 'run-end', exitCode: ExitCode.badInput, durationMs: Math.round(performance.now() - t0) });
+    return ExitCode.badInput;
+  }
+
   for (const [index, play] of o.playbook.plays.entries()) {
     if (cancelled) break;
     const hosts = pick[index].filter((h) => live.has(h) && !failed.has(h));
@@ -116,20 +136,9 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
         limit(async () => {
           const l = live.get(name)!;
           const began = performance.now();
-          const plan = buildPlan(
-            { ...o, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } },
-            index,
-            l.host,
-            l.agent.hello.facts,
-            blobs,
-          );
-          if (!plan.ok) {
-            failed.add(name);
-            recap[name].failed += 1;
-            return o.sink({ type: 'host-failed', host: name, error: plan.error });
-          }
-          const names = new Map([...plan.value.tasks, ...plan.value.handlers].map((t) => [t.index, t]));
-          const req = l.agent.client.request({ method: 'run', params: plan.value }, (e) => {
+          const plan = plans.get(`${index}/${name}`)!;
+          const names = new Map([...plan.tasks, ...plan.handlers].map((t) => [t.index, t]));
+          const req = l.agent.client.request({ method: 'run', params: plan }, (e) => {
             const t = names.get(e.kind === 'progress' ? -1 : e.task);
             if (e.kind === 'task-start') o.sink({ type: 'task-start', host: name, play: index, task: e.task, name: e.name, module: e.module, handler: e.handler });
             else if (e.kind === 'task-end' && t) o.sink({ type: 'task-end', host: name, play: index, task: e.task, name: t.name, module: t.module, status: e.status, changes: e.changes, message: e.message, durationMs: e.durationMs, handler: e.handler });

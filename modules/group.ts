@@ -1,0 +1,43 @@
+// `group`: a local group, through groupadd/groupmod/groupdel; current state from the group
+// database (getent), never from a tool's messages.
+import { Type, type Static } from '@sinclair/typebox';
+import { runArgv } from './command.js';
+import { defineModule, failed, type Change } from './contract.js';
+import { getent } from './lib/ids.js';
+import { OneOf } from './lib/schema.js';
+
+export const groupSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*\\$?$', description: 'Group name.' }),
+    state: Type.Optional(OneOf(['present', 'absent'], 'present (default) or absent.')),
+    gid: Type.Optional(Type.Integer({ minimum: 0, description: 'Numeric group id.' })),
+    system: Type.Optional(Type.Boolean({ description: 'Create a system group (id from the system range) when it does not exist.' })),
+  },
+  { additionalProperties: false, description: 'Manages a local group.' },
+);
+export type GroupParams = Static<typeof groupSchema>;
+
+export const group = defineModule({
+  name: 'group',
+  schema: groupSchema,
+  async plan(p, ctx) {
+    const current = await getent('group', p.name);
+    const changes: Change[] = [];
+    const run = (argv: string[]) => () => runArgv(argv, {}, ctx);
+    if ((p.state ?? 'present') === 'absent') {
+      if (current) changes.push({ summary: `remove group ${p.name}`, cause: 'exists', apply: run(['groupdel', p.name]) });
+      return { ok: true, changes };
+    }
+    if (!current) {
+      if (p.gid !== undefined) {
+        const taken = await getent('group', String(p.gid));
+        if (taken) return failed('group.gid-taken', `gid ${p.gid} already belongs to group ${taken.name}`);
+      }
+      const argv = ['groupadd', ...(p.gid !== undefined ? ['-g', String(p.gid)] : []), ...(p.system ? ['-r'] : []), p.name];
+      changes.push({ summary: `create group ${p.name}${p.gid !== undefined ? ` (gid ${p.gid})` : ''}`, cause: 'missing', apply: run(argv) });
+    } else if (p.gid !== undefined && current.id !== p.gid) {
+      changes.push({ summary: `gid of group ${p.name}: ${current.id} -> ${p.gid}`, cause: 'gid differs', apply: run(['groupmod', '-g', String(p.gid), p.name]) });
+    }
+    return { ok: true, changes, data: current ? { gid: current.id } : undefined };
+  },
+});
