@@ -71,7 +71,10 @@ export function dockerfile(base: string): string {
       'useradd --create-home --shell /bin/bash berth; usermod -p "*" berth; ' +
       'printf "berth ALL=(ALL) NOPASSWD:ALL\\n" > /etc/sudoers.d/berth; chmod 0440 /etc/sudoers.d/berth; ' +
       'sed -i "s/^session\\s\\+required\\s\\+pam_loginuid.so/session optional pam_loginuid.so/" /etc/pam.d/sshd; ' +
-      'mkdir -p /srv/berth-apt /var/lib/docker',
+      'mkdir -p /srv/berth-apt /var/lib/docker; ' +
+      // A lab host has no internet, like a host behind a strict firewall: its only package
+      // source is the lab repository (the inventory's berth_apt_repo), named by the playbook.
+      'rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*',
     'EXPOSE 22',
     'LABEL berth.lab.image=host',
     `ENTRYPOINT ["/usr/bin/tini", "-g", "--", "${ENTRYPOINT}"]`,
