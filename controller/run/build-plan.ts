@@ -38,7 +38,7 @@ export function buildPlan(o: PlanInput, playIndex: number, host: ResolvedHost, f
   const planList = (list: TaskShape[] | undefined, key: 'tasks' | 'handlers'): Result<PlannedTask[]> => {
     const out: PlannedTask[] = [];
     for (const [i, task] of (list ?? []).entries()) {
-      if (key === 'tasks' && !selectedByTags([...(play.tags ?? []), ...tagList(task.tags)], o.tags)) continue;
+      if (key === 'tasks' && !selectedByTags([...tagList(play.tags), ...tagList(task.tags)], o.tags)) continue;
       const module = taskModule(task);
       const where = o.where(['plays', playIndex, key, i]);
       const taskVars = { ...(task.vars ?? {}) };

@@ -1,32 +1,57 @@
-// Adapter between the loader (controller/load) and a run. TEMPORARY: parses without the
-// schema until the validator lands; replaced by the validating loader.
+// What a run needs from the loader: the validated playbook (with vars_files merged in, by the
+// documented precedence) and a way to point at any place in it.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import { err, ok, type BerthError, type Result } from '../errors.js';
+import { loadInventory, loadPlaybook } from '../load/index.js';
+import { badInput, err, ok, type BerthError, type Result } from '../errors.js';
 import type { InventoryDoc } from '../inventory/resolve.js';
 import type { PlaybookShape } from './playbook-shape.js';
 
+type Vars = Record<string, unknown>;
+
 export interface LoadedForRun {
+  /** Absolute path of the playbook. */
   path: string;
-  doc: PlaybookShape & { inventory?: unknown };
+  doc: PlaybookShape & { inventory?: unknown; name?: string };
   where: (path: Array<string | number>) => string;
 }
 
 export function loadForRun(file: string): Result<LoadedForRun, BerthError[]> {
-  const path = resolve(file);
-  try {
-    const doc = parse(readFileSync(path, 'utf8')) as LoadedForRun['doc'];
-    return ok({ path, doc, where: (p) => `${file}:${p.join('.')}` });
-  } catch (e) {
-    return err([{ code: 'load', message: (e as Error).message, where: file, exit: 2 }]);
-  }
+  const loaded = loadPlaybook(file);
+  if (!loaded.ok) return loaded;
+  const pb = loaded.value;
+  const doc = structuredClone(pb.data) as unknown as LoadedForRun['doc'] & { vars_files?: string[]; plays: Array<PlaybookShape['plays'][number] & { vars_files?: string[] }> };
+  const problems: BerthError[] = [];
+  const readVars = (files: string[] | undefined, at: Array<string | number>): Vars => {
+    const out: Vars = {};
+    (files ?? []).forEach((f, i) => {
+      const path = resolve(pb.dir, f);
+      try {
+        const data = parse(readFileSync(path, 'utf8')) as unknown;
+        if (data === null || data === undefined) return;
+        if (typeof data !== 'object' || Array.isArray(data)) {
+          problems.push(badInput('vars-file.shape', `${f} must hold a mapping of variables`, pb.where([...at, i])));
+          return;
+        }
+        Object.assign(out, data);
+      } catch (e) {
+        problems.push(badInput('vars-file.unreadable', `cannot read vars file ${f}: ${(e as Error).message.split('\n')[0]}`, pb.where([...at, i])));
+      }
+    });
+    return out;
+  };
+  // vars_files sit just above the vars beside them: playbook vars < playbook vars_files, and
+  // play vars < play vars_files (as in Ansible).
+  doc.vars = { ...(doc.vars ?? {}), ...readVars(doc.vars_files, ['vars_files']) };
+  doc.plays.forEach((play, i) => {
+    if (play.vars_files) play.vars = { ...(play.vars ?? {}), ...readVars(play.vars_files, ['plays', i, 'vars_files']) };
+  });
+  if (problems.length) return err(problems);
+  return ok({ path: resolve(pb.file), doc, where: (p) => pb.where(p) });
 }
 
 export function loadInventoryForRun(file: string): Result<InventoryDoc, BerthError[]> {
-  try {
-    return ok(parse(readFileSync(file, 'utf8')) as InventoryDoc);
-  } catch (e) {
-    return err([{ code: 'load', message: (e as Error).message, where: file, exit: 2 }]);
-  }
+  const loaded = loadInventory(file);
+  return loaded.ok ? ok(loaded.value.data as InventoryDoc) : loaded;
 }

@@ -24,7 +24,8 @@ export interface PlayShape {
   name?: string;
   hosts: string;
   vars?: Vars;
-  tags?: string[];
+  vars_files?: string[];
+  tags?: string | string[];
   tasks?: TaskShape[];
   handlers?: TaskShape[];
 }
