@@ -1,6 +1,72 @@
+// `berth validate FILE...`: checks playbooks and inventories without connecting anywhere. Which
+// one a file is comes from its content; a playbook's inventory file is checked along with it.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ExitCode } from '../../controller/errors.js';
+import { action } from '../run-action.js';
 
-// Placeholder until the validator lands (issue 2).
+import type { LoadError, LoadedDocument } from '../../controller/load/index.js';
+
+type Loader = typeof import('../../controller/load/index.js');
+
 export function registerValidate(program: Command): void {
-  program.command('validate <files...>').description('check playbooks and inventories without connecting anywhere');
+  program
+    .command('validate <files...>')
+    .description('check playbooks and inventories without connecting anywhere')
+    .addHelpText(
+      'after',
+      '\nA file with `plays:` is a playbook; one with `hosts:` or `groups:` is an inventory; a playbook\'s\ninventory file is checked too. Every mistake is printed as FILE:LINE:COL; exit code 2 if there is any.\n',
+    )
+    .action(action(async (files: string[]) => validateFiles(files)));
+}
+
+export async function validateFiles(files: string[]): Promise<number> {
+  // Loaded here, not at the top: other commands should not pay for ajv and the schemas.
+  const load: Loader = await import('../../controller/load/index.js');
+  const done = new Set<string>();
+  let failed = false;
+  const report = (errors: LoadError[]) => {
+    for (const e of errors) process.stderr.write(`${load.formatProblem(e)}\n`);
+    failed = true;
+  };
+
+  for (const file of files) {
+    if (done.has(resolve(file))) continue;
+    done.add(resolve(file));
+    const r = load.loadDocument(file);
+    const lines: string[] = [];
+    let own = r.ok ? [] : r.error;
+
+    // The inventory file a playbook names is part of the playbook: check it, even if the playbook has mistakes.
+    const data = r.ok ? r.value.data : load.peekData(file);
+    const isPlaybook = r.ok ? r.value.kind === 'playbook' : load.detectKind(data) === 'playbook';
+    const ref = isPlaybook ? load.referencedInventoryFile(file, data) : undefined;
+    let invErrors: LoadError[] = [];
+    if (ref && !done.has(resolve(ref.file)) && load.peekData(ref.file) !== undefined) {
+      done.add(resolve(ref.file));
+      const inv = load.loadInventory(ref.file);
+      if (!inv.ok) invErrors = inv.error;
+      else {
+        if (r.ok && r.value.kind === 'playbook') own = load.checkPlaybookAgainstInventory(r.value, inv.value);
+        lines.push(`${ref.file}: ok (${summary(inv.value)})`);
+      }
+    }
+    if (own.length) report(own);
+    else if (r.ok) lines.unshift(`${file}: ok (${summary(r.value)})`);
+    if (invErrors.length) report(invErrors);
+    for (const line of lines) process.stdout.write(`${line}\n`);
+  }
+  return failed ? ExitCode.badInput : ExitCode.ok;
+}
+
+const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function summary(doc: LoadedDocument): string {
+  if (doc.kind === 'inventory') {
+    return `inventory: ${count(Object.keys(doc.data.hosts ?? {}).length, 'host')}, ${count(Object.keys(doc.data.groups ?? {}).length, 'group')}`;
+  }
+  const plays = doc.data.plays;
+  const tasks = plays.reduce((n, p) => n + (p.tasks?.length ?? 0), 0);
+  const services = plays.reduce((n, p) => n + Object.keys(p.services ?? {}).length, 0);
+  return `${count(plays.length, 'play')}, ${count(tasks, 'task')}, ${count(services, 'service')}`;
 }

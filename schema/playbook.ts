@@ -1,0 +1,84 @@
+// A playbook: where the hosts come from, shared vars, and plays. A play targets a host pattern
+// and holds tasks (host configuration), services (containers) and how to roll them out.
+import { Type, type Static } from '@sinclair/typebox';
+import { StringOrList, Vars, strictObject } from './common.js';
+import { Inventory } from './inventory.js';
+import { RolloutRef } from './rollout.js';
+import { Services } from './service.js';
+import { Handler, Task } from './task.js';
+
+const provider = <N extends string>(name: N) => Type.Literal(name, { description: 'Which provider supplies the hosts.' });
+
+export const LabRef = strictObject(
+  {
+    provider: provider('lab'),
+    name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', expected: 'a lab name of lowercase letters, digits and -', description: 'Which lab (default: the playbook\'s name).' })),
+    hosts: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'How many machine containers the lab starts.' })),
+  },
+  { title: 'lab inventory', description: 'Hosts from a local lab of machine containers that berth starts.', required: ['provider'] },
+);
+
+export const StaticRef = strictObject(
+  { provider: provider('static'), file: Type.String({ minLength: 1, description: 'Inventory file, relative to the playbook.' }) },
+  { title: 'static inventory', description: 'Hosts from an inventory file.', required: ['provider', 'file'] },
+);
+
+export const VagrantRef = strictObject(
+  { provider: provider('vagrant'), dir: Type.Optional(Type.String({ minLength: 1, description: 'Directory of the Vagrantfile (default: the playbook\'s directory).' })) },
+  { title: 'vagrant inventory', description: 'Hosts from the machines of a Vagrantfile (`vagrant ssh-config`).', required: ['provider'] },
+);
+
+export const PulumiRef = strictObject(
+  {
+    provider: provider('pulumi'),
+    stack: Type.Optional(Type.String({ minLength: 1, description: 'Pulumi stack whose outputs list the hosts.' })),
+    outputs_file: Type.Optional(Type.String({ minLength: 1, description: 'A saved `pulumi stack output --json`, instead of asking Pulumi.' })),
+  },
+  { title: 'pulumi inventory', description: 'Hosts from the outputs of a Pulumi stack.', required: ['provider'] },
+);
+
+export const providerNames = ['lab', 'static', 'vagrant', 'pulumi'] as const;
+
+export const InventoryRef = Type.Union([Type.String({ minLength: 1, description: 'Inventory file, relative to the playbook.' }), Inventory, LabRef, StaticRef, VagrantRef, PulumiRef], {
+  description: 'Where the hosts come from: an inventory file, an inline inventory, or a provider ({provider: lab|static|vagrant|pulumi, ...}).',
+  expected: 'an inventory file path, an inline inventory (hosts, groups), or {provider: lab|static|vagrant|pulumi, ...}',
+  unionTag: 'provider',
+});
+export type InventoryRef = Static<typeof InventoryRef>;
+
+const hostsExpected = 'a host pattern like "web", "all", "web:&prod" or "web:!h3"';
+
+export const Play = strictObject(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, description: 'What the play is for, shown in the run output.' })),
+    hosts: Type.String({
+      pattern: '^[^\\s,:]+(?:[,:][!&]?[^\\s,:]+)*$|\\{\\{',
+      expected: hostsExpected,
+      description: 'Host pattern: groups and hosts joined by ":" or "," (union), ":&" (intersection), ":!" (exclusion); `all` is every host.',
+    }),
+    vars: Type.Optional(Vars('Variables of this play (they win over the playbook\'s and the inventory\'s).')),
+    vars_files: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'YAML files of variables, relative to the playbook.' })),
+    become: Type.Optional(Type.Boolean({ description: 'Run the play\'s tasks through sudo.' })),
+    become_user: Type.Optional(Type.String({ minLength: 1, description: 'User to become (default: root).' })),
+    gather_facts: Type.Optional(Type.Boolean({ description: 'Collect host facts before the tasks (default: true).' })),
+    tags: Type.Optional(StringOrList('Tags applied to every task of the play.')),
+    tasks: Type.Optional(Type.Array(Task, { description: 'Host configuration steps, in order.' })),
+    handlers: Type.Optional(Type.Array(Handler, { description: 'Tasks run once at the end of the play when notified.' })),
+    services: Type.Optional(Services),
+    rollout: Type.Optional(RolloutRef('How the play reaches its hosts: batches, failure budget, health gates.')),
+  },
+  { title: 'play', description: 'Tasks and services for the hosts that match a pattern.', required: ['hosts'] },
+);
+export type Play = Static<typeof Play>;
+
+export const Playbook = strictObject(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, description: 'Name of the playbook (release history is kept under it; default: the file name).' })),
+    inventory: Type.Optional(InventoryRef),
+    vars: Type.Optional(Vars('Variables of every play.')),
+    vars_files: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'YAML files of variables, relative to the playbook.' })),
+    plays: Type.Array(Play, { minItems: 1, description: 'The plays, run in order.' }),
+  },
+  { title: 'playbook', description: 'A berth playbook: inventory, vars and plays.', required: ['plays'] },
+);
+export type Playbook = Static<typeof Playbook>;
