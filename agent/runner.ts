@@ -78,6 +78,12 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
     return status;
   };
 
+  // berth escalates per host (the agent itself runs through sudo), not per task: a task that
+  // needs root on a host whose agent is not root cannot be honoured, and must not half-run.
+  if (task.become && ctl.facts.user.uid !== 0) {
+    return end('failed', [], `become: this task needs root, but the agent on this host runs as ${ctl.facts.user.name}; set become: true on the host (inventory) so berth runs its agent through sudo`);
+  }
+
   if (task.when !== undefined) {
     const cond = evaluate(task.when, vars());
     if (!cond.ok) return end('failed', [], `when: ${cond.message}`);

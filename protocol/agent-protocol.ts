@@ -83,6 +83,8 @@ export interface PlannedTask {
   deferred?: boolean;
   /** Hide this task's output and messages entirely (Ansible's no_log). */
   noLog?: boolean;
+  /** The task asks for root (play or task `become`); the agent checks that it runs as root. */
+  become?: boolean;
 }
 
 export interface HostPlan {

@@ -1,7 +1,7 @@
 // A playbook: where the hosts come from, shared vars, and plays. A play targets a host pattern
 // and holds tasks (host configuration), services (containers) and how to roll them out.
 import { Type, type Static } from '@sinclair/typebox';
-import { StringOrList, Vars, strictObject } from './common.js';
+import { StringOrList, Vars, mapOf, nameExpected, nameKey, strictObject } from './common.js';
 import { Inventory } from './inventory.js';
 import { RolloutRef } from './rollout.js';
 import { Services } from './service.js';
@@ -14,6 +14,13 @@ export const LabRef = strictObject(
     provider: provider('lab'),
     name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', expected: 'a lab name of lowercase letters, digits and -', description: 'Which lab (default: the playbook\'s name).' })),
     hosts: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'How many machine containers the lab starts.' })),
+    groups: Type.Optional(
+      mapOf(Type.Array(Type.String({ minLength: 1 }), { description: 'Lab host names (h1, h2, ...).' }), {
+        description: 'Groups to arrange the lab\'s hosts in, so plays can target them: {web: [h1, h2], db: [h3]}.',
+        keyPattern: nameKey,
+        keyExpected: nameExpected,
+      }),
+    ),
   },
   { title: 'lab inventory', description: 'Hosts from a local lab of machine containers that berth starts.', required: ['provider'] },
 );
@@ -46,6 +53,14 @@ export const InventoryRef = Type.Union([Type.String({ minLength: 1, description:
 });
 export type InventoryRef = Static<typeof InventoryRef>;
 
+export const Secret = Type.Union(
+  [
+    strictObject({ env: Type.String({ minLength: 1, description: 'Environment variable of the controller that holds the value.' }) }, { title: 'secret from the environment', description: 'A secret read from an environment variable.', required: ['env'] }),
+    strictObject({ file: Type.String({ minLength: 1, description: 'File on the controller holding the value (relative to the playbook; a trailing newline is dropped).' }) }, { title: 'secret from a file', description: 'A secret read from a file.', required: ['file'] }),
+  ],
+  { description: 'Where a secret value comes from.', expected: '{env: NAME} or {file: path}' },
+);
+
 const hostsExpected = 'a host pattern like "web", "all", "web:&prod" or "web:!h3"';
 
 export const Play = strictObject(
@@ -77,6 +92,13 @@ export const Playbook = strictObject(
     inventory: Type.Optional(InventoryRef),
     vars: Type.Optional(Vars('Variables of every play.')),
     vars_files: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'YAML files of variables, relative to the playbook.' })),
+    secrets: Type.Optional(
+      mapOf(Secret, {
+        description: 'Variables whose values are secret: read from the environment or a file when the run starts, masked in every output, diff, event and log.',
+        keyPattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+        keyExpected: 'a variable name (letters, digits and _)',
+      }),
+    ),
     plays: Type.Array(Play, { minItems: 1, description: 'The plays, run in order.' }),
   },
   { title: 'playbook', description: 'A berth playbook: inventory, vars and plays.', required: ['plays'] },

@@ -159,6 +159,40 @@ test('a non-root user runs the agent in its home, or as root through sudo with b
   assert.match(ssh(h, 'ls ~/.berth/agent', 'berth'), /\.mjs/);
 });
 
+test('secrets from the environment are used on the host and masked in every event; a missing one is bad input', async () => {
+  const pb = playbook('secret', [
+    'name: secret',
+    'secrets: { token: { env: BERTH_TEST_TOKEN } }',
+    'plays:',
+    '  - hosts: h1',
+    '    tasks:',
+    '      - name: "write {{token}}"',
+    '        shell: "echo {{token}} > /tmp/token; cat /tmp/token"',
+    '',
+  ].join('\n'));
+  process.env.BERTH_TEST_TOKEN = 'tok-9f8e7d';
+  const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json', '--diff']);
+  delete process.env.BERTH_TEST_TOKEN;
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  assert.is(ssh(lab.hosts[0], 'cat /tmp/token'), 'tok-9f8e7d', 'the real value reached the host');
+  assert.not.ok(r.stdout.includes('tok-9f8e7d'), r.stdout);
+  assert.ok(r.events.some((e) => e.type === 'output' && e.line === '********'));
+  const missing = await berth(['apply', pb, '-i', lab.inventoryPath]);
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, /secret\.yml:2:\d+: secret token: the environment variable BERTH_TEST_TOKEN is not set/);
+});
+
+test('a task that needs root on a host whose agent is not root fails clearly, before running', async () => {
+  const inv = join(lab.dir, 'as-berth-plain.yml');
+  writeFileSync(inv, `ssh: { user: berth, key: ${lab.keyPath}, known_hosts: ${lab.knownHostsPath} }\nhosts:\n  plain: { address: 127.0.0.1, port: ${lab.hosts[2].port} }\n`);
+  const pb = playbook('needs-root', 'name: needs-root\nplays:\n  - hosts: all\n    become: true\n    tasks:\n      - command: [touch, /root/should-not-exist]\n');
+  const r = await berth(['apply', pb, '-i', inv, '--json']);
+  assert.is(r.code, 1);
+  const end = r.events.find((e) => e.type === 'task-end');
+  assert.match(end?.message ?? '', /needs root.*runs as berth.*become: true on the host/);
+  assert.is(ssh(lab.hosts[2], 'test -e /root/should-not-exist && echo yes || echo no'), 'no');
+});
+
 test('10 000 events cross the SSH channel complete and in order', async () => {
   const h = lab.hosts[0];
   const target = resolveTarget({ name: h.name, address: h.address, port: h.port, user: 'root', key: lab.keyPath, known_hosts: lab.knownHostsPath });

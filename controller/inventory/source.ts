@@ -25,7 +25,7 @@ export interface InventorySource {
 
 export function inventorySource(
   ref: InventoryRef | undefined,
-  opts: { playbookPath: string; override?: string; where: string; loadFile: InventoryFileLoader },
+  opts: { playbookPath: string; playbookName?: string; override?: string; where: string; loadFile: InventoryFileLoader },
 ): Result<InventorySource, BerthError[]> {
   const fromFile = (path: string, hint?: string): Result<InventorySource, BerthError[]> => {
     if (!existsSync(path)) return err([badInput('inventory.missing', `inventory file ${path} does not exist`, opts.where, hint)]);
@@ -41,7 +41,8 @@ export function inventorySource(
   if ('provider' in ref) {
     switch (ref.provider) {
       case 'lab': {
-        const name = ref.name ?? 'default';
+        // As the schema documents: the lab named like the playbook, unless it names another.
+        const name = ref.name ?? (opts.playbookName && /^[a-z0-9][a-z0-9-]*$/.test(opts.playbookName) ? opts.playbookName : 'default');
         const hostsHint = ref.hosts ? ` --hosts ${ref.hosts}` : '';
         const r = fromFile(labInventoryPath(name), `the lab "${name}" is not up: run \`berth lab up --name ${name}${hostsHint}\``);
         if (!r.ok || !ref.groups) return r;

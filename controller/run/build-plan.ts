@@ -75,6 +75,7 @@ export function buildPlan(o: PlanInput, playIndex: number, host: ResolvedHost, f
           changedWhen: task.changed_when as string | boolean | undefined,
           failedWhen: task.failed_when as string | boolean | undefined,
           noLog: task.no_log === true || undefined,
+          become: (task.become ?? play.become) === true || undefined,
           vars: Object.keys(taskVars).length || items.value ? { ...taskVars, ...extra, ...(items.value ? { __loop_var: loopVar } : {}), ...o.extraVars } : undefined,
         });
       }

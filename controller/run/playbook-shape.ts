@@ -17,6 +17,7 @@ export interface TaskShape {
   changed_when?: unknown;
   failed_when?: unknown;
   no_log?: unknown;
+  become?: boolean;
   [key: string]: unknown;
 }
 
@@ -25,6 +26,7 @@ export interface PlayShape {
   hosts: string;
   vars?: Vars;
   vars_files?: string[];
+  become?: boolean;
   tags?: string | string[];
   tasks?: TaskShape[];
   handlers?: TaskShape[];
