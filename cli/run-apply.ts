@@ -1,11 +1,13 @@
 // The apply/plan command: everything that can be wrong with the input is found before any host
 // is contacted (exit 2, nothing changed); then the run itself is the controller's job.
+import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BerthFailure, badInput, type BerthError } from '../controller/errors.js';
 import { inventorySource, type InventoryRef } from '../controller/inventory/source.js';
 import { resolveInventory, type ResolvedHost } from '../controller/inventory/resolve.js';
 import { applyPlaybook, preflight } from '../controller/run/apply.js';
 import { loadForRun, loadInventoryForRun } from '../controller/run/load-for-run.js';
+import { loadSecrets, type SecretRef } from '../controller/run/secrets.js';
 import { createSshPool, resolveTarget, type InventoryHost } from '../controller/ssh/index.js';
 import type { ApplyFlags } from './commands/apply.js';
 import { jsonReporter } from './report/json.js';
@@ -33,8 +35,11 @@ export async function runApply(playbookPath: string, flags: ApplyFlags): Promise
   const loaded = loadForRun(playbookPath);
   if (!loaded.ok) throw new BerthFailure(loaded.error);
   const { doc, where } = loaded.value;
+  const secrets = loadSecrets((doc as { secrets?: Record<string, SecretRef> }).secrets, dirname(loaded.value.path), where);
+  if (!secrets.ok) throw new BerthFailure(secrets.error);
   const inv = inventorySource(doc.inventory as InventoryRef | undefined, {
     playbookPath: loaded.value.path,
+    playbookName: doc.name,
     override: flags.inventory,
     where: flags.inventory ? '-i' : where(['inventory']),
     loadFile: loadInventoryForRun,
@@ -69,6 +74,7 @@ export async function runApply(playbookPath: string, flags: ApplyFlags): Promise
       inventory,
       limit: flags.limit,
       extraVars,
+      secretVars: secrets.value,
       tags: { only: splitList(flags.tags), skip: splitList(flags.skipTags) },
       check: !!flags.check,
       diff: !!flags.diff,
