@@ -22,13 +22,16 @@ export interface Finding {
   hint?: string;
 }
 
+/** Messages quote what the user wrote; a 100 kB value is shown by its start. */
+const clip = (text: string | undefined): string | undefined => text?.replace(/"([^"\n]{60})[^"\n]{20,}"/g, '"$1..."');
+
 export function locate(source: YamlSource, f: Finding): LoadError {
   const { line, col } = source.position(f.path, { key: f.key });
   return {
     code: f.code,
-    message: f.message,
+    message: clip(f.message)!,
     where: `${source.file}:${line}:${col}`,
-    hint: f.hint,
+    hint: clip(f.hint),
     exit: ExitCode.badInput,
     file: source.file,
     line,
