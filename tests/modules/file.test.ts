@@ -1,28 +1,12 @@
 // `file` through a real agent on this machine: paths, kinds, modes and owners, checked on disk.
 // Every path lives in a temp dir; the agent's own files in another (BERTH_HOST_DIR).
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { localTransport } from '../../controller/local-transport.js';
-import { modeOf, ran, testAgent, treeHash, type TestAgent } from './run-tasks.js';
+import { localAgentFixture, modeOf, ran, treeHash } from './run-tasks.js';
 
-const hostDir = mkdtempSync(join(tmpdir(), 'berth-host-'));
-process.env.BERTH_HOST_DIR = hostDir;
-const work = mkdtempSync(join(tmpdir(), 'berth-file-'));
-const transport = localTransport();
-let agent: TestAgent;
-
-test.before(async () => {
-  agent = await testAgent(transport, 'local');
-});
-test.after(() => {
-  agent?.close();
-  transport.close();
-  rmSync(hostDir, { recursive: true, force: true });
-  rmSync(work, { recursive: true, force: true });
-});
+const { work, agent } = localAgentFixture(test, 'file');
 
 const nobody = () => {
   const uid = Number(/^nobody:[^:]*:(\d+)/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1]);

@@ -1,27 +1,11 @@
 // `lineinfile` through a real agent on this machine: edits checked on disk, idempotent, atomic.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { localTransport } from '../../controller/local-transport.js';
-import { modeOf, ran, testAgent, treeHash, type TestAgent } from './run-tasks.js';
+import { localAgentFixture, modeOf, ran, treeHash } from './run-tasks.js';
 
-const hostDir = mkdtempSync(join(tmpdir(), 'berth-host-'));
-process.env.BERTH_HOST_DIR = hostDir;
-const work = mkdtempSync(join(tmpdir(), 'berth-lineinfile-'));
-const transport = localTransport();
-let agent: TestAgent;
-
-test.before(async () => {
-  agent = await testAgent(transport, 'local');
-});
-test.after(() => {
-  agent?.close();
-  transport.close();
-  rmSync(hostDir, { recursive: true, force: true });
-  rmSync(work, { recursive: true, force: true });
-});
+const { work, agent } = localAgentFixture(test, 'lineinfile');
 
 const SSHD = '# sshd\nPort 22\n#PermitRootLogin yes\nPasswordAuthentication yes\n';
 const fresh = (name: string, text = SSHD) => {

@@ -1,11 +1,13 @@
 // Test helper: runs tasks on a real agent the way a playbook run does (render params, prepare
 // them on the controller, send the plan), over any transport: local (`sh -c`) or SSH.
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type AgentStart } from '../../controller/agent/start-agent.js';
 import { BlobRegistry } from '../../controller/blobs.js';
 import type { BerthError } from '../../controller/errors.js';
+import { localTransport } from '../../controller/local-transport.js';
 import { prepares } from '../../controller/prepare/registry.js';
 import { renderValue } from '../../controller/run/render.js';
 import type { HostTransport } from '../../controller/transport.js';
@@ -105,3 +107,35 @@ export function treeHash(dir: string): string {
 }
 
 export const modeOf = (path: string) => (lstatSync(path).mode & 0o7777).toString(8).padStart(4, '0');
+
+/**
+ * The set-up every local module test shares: the agent's own files in one temp dir
+ * (BERTH_HOST_DIR), the test's paths in another, a real agent through the local transport,
+ * and everything removed after the file's last test.
+ */
+export function localAgentFixture(suite: { before(fn: () => unknown): void; after(fn: () => unknown): void }, label: string): { work: string; agent: TestAgent } {
+  const hostDir = mkdtempSync(join(tmpdir(), 'berth-host-'));
+  process.env.BERTH_HOST_DIR = hostDir;
+  const work = mkdtempSync(join(tmpdir(), `berth-${label}-`));
+  const transport = localTransport();
+  let real: TestAgent | undefined;
+  const started = (): TestAgent => real ?? (() => { throw new Error('the test agent is not started yet (use it inside a test)'); })();
+  suite.before(async () => {
+    real = await testAgent(transport, 'local');
+  });
+  suite.after(() => {
+    real?.close();
+    transport.close();
+    rmSync(hostDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+  return {
+    work,
+    agent: {
+      get start() { return started().start; },
+      get blobs() { return started().blobs; },
+      run: (tasks, opts) => started().run(tasks, opts),
+      close: () => started().close(),
+    },
+  };
+}

@@ -1,28 +1,12 @@
 // `shell` and `command` results: pipes and redirections work, creates/removes skip, results
 // carry rc/stdout/stderr for register, and check mode runs nothing.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { localTransport } from '../../controller/local-transport.js';
-import { ran, testAgent, treeHash, type TestAgent } from './run-tasks.js';
+import { localAgentFixture, ran, treeHash } from './run-tasks.js';
 
-const hostDir = mkdtempSync(join(tmpdir(), 'berth-host-'));
-process.env.BERTH_HOST_DIR = hostDir;
-const work = mkdtempSync(join(tmpdir(), 'berth-shell-'));
-const transport = localTransport();
-let agent: TestAgent;
-
-test.before(async () => {
-  agent = await testAgent(transport, 'local');
-});
-test.after(() => {
-  agent?.close();
-  transport.close();
-  rmSync(hostDir, { recursive: true, force: true });
-  rmSync(work, { recursive: true, force: true });
-});
+const { work, agent } = localAgentFixture(test, 'shell');
 
 test('a command line with pipes, redirections, env and chdir runs through /bin/sh', async () => {
   const r = ran(await agent.run([{ module: 'shell', params: { cmd: 'echo "$GREETING" | tr a-z A-Z > out.txt && cat out.txt', chdir: work, env: { GREETING: 'hello' } } }]));

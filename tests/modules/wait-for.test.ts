@@ -1,29 +1,13 @@
 // `wait_for`: ok once the condition holds (never "changed"), a clear failure on timeout, and a
 // single look in check mode.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { localTransport } from '../../controller/local-transport.js';
-import { ran, testAgent, treeHash, type TestAgent } from './run-tasks.js';
+import { localAgentFixture, ran, treeHash } from './run-tasks.js';
 
-const hostDir = mkdtempSync(join(tmpdir(), 'berth-host-'));
-process.env.BERTH_HOST_DIR = hostDir;
-const work = mkdtempSync(join(tmpdir(), 'berth-waitfor-'));
-const transport = localTransport();
-let agent: TestAgent;
-
-test.before(async () => {
-  agent = await testAgent(transport, 'local');
-});
-test.after(() => {
-  agent?.close();
-  transport.close();
-  rmSync(hostDir, { recursive: true, force: true });
-  rmSync(work, { recursive: true, force: true });
-});
+const { work, agent } = localAgentFixture(test, 'waitfor');
 
 const listen = (port = 0): Promise<Server> =>
   new Promise((resolve) => {
