@@ -1,27 +1,15 @@
 // Turns an inventory document (written by hand or by a provider; one format for both) into
 // hosts with their groups, connection settings and merged vars.
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import type { Inventory } from '../../schema/inventory.js';
 import type { InventoryHost } from '../ssh/target.js';
 import type { PatternScope } from './pattern.js';
 
 type Vars = Record<string, unknown>;
 
-export interface ConnectionFields {
-  address?: string;
-  port?: number;
-  user?: string;
-  key?: string;
-  known_hosts?: string;
-  become?: boolean;
-  jump?: string;
-}
-
-export interface InventoryDoc {
-  ssh?: ConnectionFields;
-  hosts?: Record<string, (ConnectionFields & { vars?: Vars }) | null>;
-  groups?: Record<string, { hosts?: string[]; children?: string[]; vars?: Vars } | null>;
-  vars?: Vars;
-}
+/** The inventory document, as its schema (schema/inventory.ts) defines it. */
+export type InventoryDoc = Inventory;
+type HostEntry = Exclude<NonNullable<Inventory['hosts']>[string], null>;
 
 export interface ResolvedHost {
   name: string;
@@ -71,7 +59,7 @@ export function resolveInventory(doc: InventoryDoc, source: string): ResolvedInv
 
   const byName = new Map<string, ResolvedHost>();
   for (const name of hostNames) {
-    const entry = doc.hosts?.[name] ?? {};
+    const entry: HostEntry = doc.hosts?.[name] ?? {};
     const member = [...groups.entries()].filter(([, hs]) => hs.includes(name)).map(([g]) => g);
     const ordered = [...member].sort((a, b) => depthOf(a) - depthOf(b) || a.localeCompare(b));
     const vars: Vars = { ...(doc.vars ?? {}) };
@@ -86,7 +74,7 @@ export function resolveInventory(doc: InventoryDoc, source: string): ResolvedInv
       jumpHost: jump && hostNames.includes(jump) && jump !== name ? jump : undefined,
       connection: {
         name,
-        address: entry.address ?? d.address ?? name,
+        address: entry.address ?? name,
         port: entry.port ?? d.port,
         user: entry.user ?? d.user,
         key: abs(entry.key ?? d.key),
