@@ -61,6 +61,7 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   const limit = pLimit(o.forks);
   const blobs = new BlobRegistry();
   const live = new Map<string, Live>();
+  const lost = new Set<string>();
   await Promise.all(
     all.map((name) =>
       limit(async () => {
@@ -76,7 +77,12 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
           transport.value.close();
           return unreachable(name, agent.error);
         }
-        agent.value.client.onLost((e) => o.sink({ type: 'host-failed', host: name, error: fromWire(e, name) }));
+        agent.value.client.onLost((e) => {
+          // Reported once, whether the agent dies mid-plan or between plays.
+          if (lost.has(name)) return;
+          lost.add(name);
+          o.sink({ type: 'host-failed', host: name, error: fromWire(e, name) });
+        });
         agent.value.client.blobs = blobs;
         live.set(name, { host, transport: transport.value, agent: agent.value });
         const facts = agent.value.hello.facts;
@@ -150,6 +156,8 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
           if (!res.ok) {
             failed.add(name);
             recap[name].failed += 1;
+            if (lost.has(name)) return;
+            lost.add(name);
             return o.sink({ type: 'host-failed', host: name, error: fromWire(res.error, name) });
           }
           const r = res.result as RunResult;
