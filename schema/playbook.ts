@@ -9,18 +9,16 @@ import { Handler, Task } from './task.js';
 
 const provider = <N extends string>(name: N) => Type.Literal(name, { description: 'Which provider supplies the hosts.' });
 
+/** Extra groups a provider's hosts are arranged in: group -> host names. */
+const providerGroups = (description: string) =>
+  Type.Optional(mapOf(Type.Array(Type.String({ minLength: 1 }), { description: 'Host names.' }), { description, keyPattern: nameKey, keyExpected: nameExpected }));
+
 export const LabRef = strictObject(
   {
     provider: provider('lab'),
     name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', expected: 'a lab name of lowercase letters, digits and -', description: 'Which lab (default: the playbook\'s name).' })),
     hosts: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'How many machine containers the lab starts.' })),
-    groups: Type.Optional(
-      mapOf(Type.Array(Type.String({ minLength: 1 }), { description: 'Lab host names (h1, h2, ...).' }), {
-        description: 'Groups to arrange the lab\'s hosts in, so plays can target them: {web: [h1, h2], db: [h3]}.',
-        keyPattern: nameKey,
-        keyExpected: nameExpected,
-      }),
-    ),
+    groups: providerGroups('Groups to arrange the lab\'s hosts (h1, h2, ...) in, so plays can target them: {web: [h1, h2], db: [h3]}.'),
   },
   { title: 'lab inventory', description: 'Hosts from a local lab of machine containers that berth starts.', required: ['provider'] },
 );
@@ -31,7 +29,11 @@ export const StaticRef = strictObject(
 );
 
 export const VagrantRef = strictObject(
-  { provider: provider('vagrant'), dir: Type.Optional(Type.String({ minLength: 1, description: 'Directory of the Vagrantfile (default: the playbook\'s directory).' })) },
+  {
+    provider: provider('vagrant'),
+    dir: Type.Optional(Type.String({ minLength: 1, description: 'Directory of the Vagrantfile (default: the playbook\'s directory).' })),
+    groups: providerGroups('Groups besides those named after the machines (web1 -> web): {db: [db1]}.'),
+  },
   { title: 'vagrant inventory', description: 'Hosts from the machines of a Vagrantfile (`vagrant ssh-config`).', required: ['provider'] },
 );
 
@@ -40,6 +42,7 @@ export const PulumiRef = strictObject(
     provider: provider('pulumi'),
     stack: Type.Optional(Type.String({ minLength: 1, description: 'Pulumi stack whose outputs list the hosts.' })),
     outputs_file: Type.Optional(Type.String({ minLength: 1, description: 'A saved `pulumi stack output --json`, instead of asking Pulumi.' })),
+    dir: Type.Optional(Type.String({ minLength: 1, description: 'The Pulumi project folder, relative to the playbook (default: the playbook\'s folder).' })),
   },
   { title: 'pulumi inventory', description: 'Hosts from the outputs of a Pulumi stack.', required: ['provider'] },
 );

@@ -4,6 +4,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { labInventoryPath } from '../../providers/lab/lab-inventory.js';
+import { pulumiInventory, type PulumiRef } from '../../providers/pulumi/provider.js';
+import { vagrantInventory, type VagrantRef } from '../../providers/vagrant/provider.js';
 import { badInput, err, ok, type BerthError, type Result } from '../errors.js';
 import type { InventoryDoc } from './resolve.js';
 
@@ -11,9 +13,27 @@ export type InventoryRef =
   | string
   | { provider: 'lab'; name?: string; hosts?: number; groups?: Record<string, string[]> }
   | { provider: 'static'; file: string }
-  | { provider: 'vagrant'; dir?: string }
-  | { provider: 'pulumi'; stack?: string; outputs_file?: string }
+  | VagrantRef
+  | PulumiRef
   | InventoryDoc;
+
+/** What a provider gets besides its reference. */
+export interface ProviderContext<Options = undefined> {
+  /** The playbook's folder: paths in the reference are relative to it. */
+  baseDir: string;
+  /** file:line:col of the playbook's `inventory:`, for messages. */
+  where: string;
+  env?: NodeJS.ProcessEnv;
+  /** Provider-specific knobs for tests (e.g. the vagrant provider's host key scanner). */
+  options?: Options;
+}
+
+/**
+ * A provider: its reference from the playbook, in; the one inventory document format, out
+ * (providers/README.md). Synchronous because the inventory is resolved once, before anything
+ * connects; providers that ask a program (vagrant, pulumi) run it to completion.
+ */
+export type InventoryProvider<Ref, Options = undefined> = (ref: Ref, ctx: ProviderContext<Options>) => Result<InventorySource, BerthError[]>;
 
 export type InventoryFileLoader = (path: string) => Result<InventoryDoc, BerthError[]>;
 
@@ -51,8 +71,12 @@ export function inventorySource(
       }
       case 'static':
         return fromFile(resolve(base, ref.file));
+      case 'vagrant':
+        return vagrantInventory(ref, { baseDir: base, where: opts.where });
+      case 'pulumi':
+        return pulumiInventory(ref, { baseDir: base, where: opts.where });
       default:
-        return err([badInput('inventory.provider', `the ${ref.provider} inventory provider is not available in this version of berth`, opts.where, 'use a static inventory file or the lab provider')]);
+        return err([badInput('inventory.provider', `there is no ${(ref as { provider: string }).provider} inventory provider`, opts.where, 'providers: lab, static, vagrant, pulumi')]);
     }
   }
   return ok({ doc: ref, source: '<inline>' });
