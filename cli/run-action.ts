@@ -29,7 +29,7 @@ function report(e: unknown): number {
   const log = join(dir, 'debug.log');
   const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
   appendFileSync(log, `${new Date().toISOString()} ${text}\n`);
-  if (process.argv.includes('--debug') || process.env.BERTH_DEBUG === '1') process.stderr.write(`${text}\n`);
+  if (process.argv.includes('--debug') || /^(1|true|yes)$/i.test(process.env.BERTH_DEBUG ?? '')) process.stderr.write(`${text}\n`);
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`berth: internal error: ${msg}\n  hint: this is a bug in berth; details are in ${log} (rerun with --debug to print them)\n`);
   return ExitCode.failed;

@@ -10,8 +10,7 @@ import { loadForRun, loadInventoryForRun } from '../controller/run/load-for-run.
 import { loadSecrets, type SecretRef } from '../controller/run/secrets.js';
 import { createSshPool, resolveTarget, type InventoryHost } from '../controller/ssh/index.js';
 import type { ApplyFlags } from './commands/apply.js';
-import { jsonReporter } from './report/json.js';
-import { plainReporter } from './report/plain.js';
+import { openReporter } from './report/open.js';
 
 export async function runApply(playbookPath: string, flags: ApplyFlags): Promise<number> {
   const problems: BerthError[] = [];
@@ -49,7 +48,9 @@ export async function runApply(playbookPath: string, flags: ApplyFlags): Promise
   const patternErrors = preflight({ playbook: doc, inventory, limit: flags.limit, where });
   if (patternErrors.length) throw new BerthFailure(patternErrors);
 
-  const sink = flags.json ? jsonReporter() : plainReporter({ verbose: !!flags.verbose, color: !!process.stdout.isTTY && !process.env.CI && !process.env.NO_COLOR });
+  // Opened only now: bad input above is reported without loading the live view.
+  const reporter = await openReporter(flags);
+  const sink = reporter.sink;
   const pool = createSshPool({ acceptNewHostKeys: flags.acceptNewHostKeys ? true : undefined });
   const targetOf = (host: ResolvedHost): InventoryHost => {
     const jump = host.jumpHost ? inventory.byName.get(host.jumpHost) : undefined;
@@ -62,8 +63,10 @@ export async function runApply(playbookPath: string, flags: ApplyFlags): Promise
   const onSigint = () => {
     interrupts += 1;
     if (interrupts === 1) return abort.abort();
-    process.stderr.write('berth: interrupted twice: leaving now; hosts finish their current task on their own\n');
-    process.exit(130);
+    void reporter.close().finally(() => {
+      process.stderr.write('berth: interrupted twice: leaving now; hosts finish their current task on their own\n');
+      process.exit(130);
+    });
   };
   process.on('SIGINT', onSigint);
   try {
@@ -89,6 +92,7 @@ export async function runApply(playbookPath: string, flags: ApplyFlags): Promise
   } finally {
     process.off('SIGINT', onSigint);
     pool.closeAll();
+    await reporter.close();
   }
 }
 

@@ -11,6 +11,7 @@ export interface ApplyFlags {
   diff?: boolean;
   forks: string;
   json?: boolean;
+  plain?: boolean;
   verbose?: boolean;
   acceptNewHostKeys?: boolean;
   tags?: string;
@@ -26,6 +27,7 @@ function runFlags(cmd: Command): Command {
     .addOption(new Option('--skip-tags <tags>', 'leave out tasks with these tags (comma-separated)').env('BERTH_SKIP_TAGS'))
     .addOption(new Option('-f, --forks <n>', 'hosts worked on at once').env('BERTH_FORKS').default('50'))
     .addOption(new Option('--json', 'one JSON event per line on stdout (schema: docs/events.md)').env('BERTH_JSON'))
+    .addOption(new Option('--plain', 'plain lines even on a terminal (no live view); the default when stdout is not a TTY or CI is set').env('BERTH_PLAIN'))
     .addOption(new Option('-v, --verbose', 'show every output line and change').env('BERTH_VERBOSE'))
     .addOption(new Option('--accept-new-host-keys', 'trust and record the host keys of hosts not yet in known_hosts').env('BERTH_ACCEPT_NEW_HOST_KEYS'));
 }

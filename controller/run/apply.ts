@@ -3,7 +3,7 @@
 // 2 starts when play 1 ended on every host), hosts within a play never wait for each other. A
 // host that cannot be reached or fails drops out; the others go on.
 import pLimit from 'p-limit';
-import type { HostPlan, RunResult } from '../../protocol/agent-protocol.js';
+import type { HostPlan, RunResult, WireError } from '../../protocol/agent-protocol.js';
 import { maskSecrets } from '../../protocol/agent-protocol.js';
 import { fromWire, startAgent, type AgentStart } from '../agent/start-agent.js';
 import { ExitCode, type BerthError, type Result } from '../errors.js';
@@ -77,12 +77,7 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
           transport.value.close();
           return unreachable(name, agent.error);
         }
-        agent.value.client.onLost((e) => {
-          // Reported once, whether the agent dies mid-plan or between plays.
-          if (lost.has(name)) return;
-          lost.add(name);
-          o.sink({ type: 'host-failed', host: name, error: fromWire(e, name) });
-        });
+        agent.value.client.onLost((e) => hostLost(name, e));
         agent.value.client.blobs = blobs;
         live.set(name, { host, transport: transport.value, agent: agent.value });
         const facts = agent.value.hello.facts;
@@ -103,6 +98,15 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
     recap[name].unreachable = true;
     o.sink({ type: 'host-unreachable', host: name, error });
   }
+  // Reported once, whether the agent dies mid-plan or between plays. A connection that went
+  // away is the network's doing (Ansible's UNREACHABLE, exit 3); an agent that died is a
+  // failure on the host (exit 1).
+  function hostLost(name: string, e: WireError) {
+    if (lost.has(name)) return;
+    lost.add(name);
+    if (e.code === 'agent.connection-lost') unreachable(name, fromWire(e, name));
+    else o.sink({ type: 'host-failed', host: name, error: fromWire(e, name) });
+  }
 
   const failed = new Set<string>();
   let cancelled = o.signal.aborted;
@@ -116,18 +120,18 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   // Every host's plan for every play is rendered before the first task runs: a template error
   // (a variable missing for one host) is bad input, and bad input changes nothing anywhere.
   const plans = new Map<string, HostPlan>();
-  const planErrors: BerthError[] = [];
+  const planErrors: Array<{ host: string; error: BerthError }> = [];
   o.playbook.plays.forEach((_, index) => {
     for (const name of pick[index]) {
       const l = live.get(name);
       if (!l) continue;
       const plan = buildPlan({ ...o, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } }, index, l.host, l.agent.hello.facts, blobs);
       if (plan.ok) plans.set(`${index}/${name}`, plan.value);
-      else planErrors.push(plan.error);
+      else planErrors.push({ host: name, error: plan.error });
     }
   });
   if (planErrors.length) {
-    for (const error of planErrors) o.sink({ type: 'host-failed', host: error.where ?? '', error });
+    for (const { host, error } of planErrors) o.sink({ type: 'host-failed', host, error });
     await Promise.all([...live.values()].map((l) => closeHost(l)));
     o.sink({ type: 'run-end', exitCode: ExitCode.badInput, durationMs: Math.round(performance.now() - t0) });
     return ExitCode.badInput;
@@ -149,16 +153,15 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
             if (e.kind === 'task-start') o.sink({ type: 'task-start', host: name, play: index, task: e.task, name: e.name, module: e.module, handler: e.handler });
             else if (e.kind === 'task-end' && t) o.sink({ type: 'task-end', host: name, play: index, task: e.task, name: t.name, module: t.module, status: e.status, changes: e.changes, message: e.message, durationMs: e.durationMs, handler: e.handler });
             else if (e.kind === 'output') o.sink({ type: 'output', host: name, task: e.task, stream: e.stream, line: e.line });
+            else if (e.kind === 'progress') o.sink({ type: 'progress', host: name, task: e.task, label: e.label, done: e.done, total: e.total });
           });
           if (cancelled) l.agent.client.cancel(req.id);
           const res = await req.done;
           recap[name].durationMs += performance.now() - began;
           if (!res.ok) {
             failed.add(name);
-            recap[name].failed += 1;
-            if (lost.has(name)) return;
-            lost.add(name);
-            return o.sink({ type: 'host-failed', host: name, error: fromWire(res.error, name) });
+            if (res.error.code !== 'agent.connection-lost') recap[name].failed += 1;
+            return hostLost(name, res.error);
           }
           const r = res.result as RunResult;
           for (const k of ['ok', 'changed', 'failed', 'skipped'] as const) recap[name][k] += r[k];

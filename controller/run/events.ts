@@ -24,6 +24,7 @@ export type RunEvent =
   | { type: 'task-start'; host: string; play: number; task: number; name: string; module: string; handler?: boolean }
   | { type: 'task-end'; host: string; play: number; task: number; name: string; module: string; status: TaskStatus; changes: ChangeReport[]; message?: string; durationMs: number; handler?: boolean }
   | { type: 'output'; host: string; task: number; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'progress'; host: string; task: number; label: string; done: number; total?: number }
   | { type: 'host-failed'; host: string; error: BerthError }
   | { type: 'play-end'; index: number }
   | { type: 'cancelling'; reason: string }
