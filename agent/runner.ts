@@ -2,8 +2,6 @@
 // plan is a check they are applied. Conditions, registered results and deferred templates are
 // evaluated here, where the results live. A failed task ends the host's plan (as in Ansible)
 // unless it ignores errors; notified handlers run once at the end, only if the plan did not fail.
-import { evaluate } from '../lang/expressions.js';
-import { missingVariable, renderDeep } from '../lang/templates.js';
 import type { BerthModule, ModuleContext } from '../modules/contract.js';
 import { modules } from '../modules/registry.js';
 import {
@@ -16,6 +14,11 @@ import {
   type RunResult,
   type TaskStatus,
 } from '../protocol/agent-protocol.js';
+
+// Expressions (jexl), host-side templates (handlebars, yaml) and the services modules are
+// imported when a task needs them: every host pays for the agent's start-up on every run,
+// and most plans need none of them (bench/README.md, "where berth's time goes").
+const expressions = () => import('../lang/expressions.js');
 
 export interface RunControl {
   emit(event: AgentEvent): void;
@@ -85,13 +88,14 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
   }
 
   if (task.when !== undefined) {
-    const cond = evaluate(task.when, vars());
+    const cond = (await expressions()).evaluate(task.when, vars());
     if (!cond.ok) return end('failed', [], `when: ${cond.message}`);
     if (!cond.value) return end('skipped', []);
   }
 
   let params = task.params;
   if (task.deferred) {
+    const { missingVariable, renderDeep } = await import('../lang/templates.js');
     try {
       params = renderDeep(params, vars());
     } catch (e) {
@@ -100,7 +104,8 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
     }
   }
 
-  const mod = (modules as Record<string, BerthModule>)[task.module];
+  // Services arrive as tasks of internal modules (agent/services/), planned from `services:`.
+  const mod = (modules as Record<string, BerthModule>)[task.module] ?? (await import('./services/modules.js')).serviceModules[task.module];
   if (!mod) return end('failed', [], `this agent has no module "${task.module}"`);
   const ctx: ModuleContext = {
     facts: ctl.facts,
@@ -148,7 +153,7 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
   // Operators' overrides, evaluated against this task's result (Ansible's changed_when/failed_when).
   const withResult = () => ({ ...vars(), result: { ...data, changed: status === 'changed', failed: status === 'failed' } });
   if (task.failedWhen !== undefined && !plan.check) {
-    const f = evaluate(task.failedWhen, withResult());
+    const f = (await expressions()).evaluate(task.failedWhen, withResult());
     if (!f.ok) return end('failed', reports, `failed_when: ${f.message}`, data);
     if (f.value && status !== 'failed') {
       status = 'failed';
@@ -159,7 +164,7 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
     }
   }
   if (task.changedWhen !== undefined && status !== 'failed') {
-    const c = evaluate(task.changedWhen, withResult());
+    const c = (await expressions()).evaluate(task.changedWhen, withResult());
     if (!c.ok) return end('failed', reports, `changed_when: ${c.message}`, data);
     status = c.value ? 'changed' : 'ok';
   }

@@ -6,6 +6,15 @@ import { registerApply } from './commands/apply.js';
 import { registerLab } from './commands/lab.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVersion } from './commands/version.js';
+import { registerInventory } from './commands/inventory.js';
+import { registerExec } from './commands/exec.js';
+import { registerLogs } from './commands/logs.js';
+import { registerPs } from './commands/ps.js';
+import { registerRun } from './commands/run.js';
+import { finishCommands } from './help.js';
+import { installCrashHandler } from './crash.js';
+
+installCrashHandler();
 
 // `berth ... | head` closes our stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -23,6 +32,13 @@ registerValidate(program);
 registerApply(program);
 registerLab(program);
 registerVersion(program);
+registerInventory(program);
+registerPs(program);
+registerLogs(program);
+registerExec(program);
+registerRun(program);
+// After every register*: env twins and examples for all commands (cli/help.ts).
+finishCommands(program);
 
 try {
   await program.parseAsync(process.argv);

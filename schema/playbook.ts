@@ -64,6 +64,26 @@ export const Secret = Type.Union(
   { description: 'Where a secret value comes from.', expected: '{env: NAME} or {file: path}' },
 );
 
+/** A network or a volume a play's services share, as Compose declares them. */
+export const ResourceDecl = Type.Union(
+  [
+    Type.Null({ description: 'Defaults: a bridge network, a local volume.' }),
+    strictObject(
+      {
+        name: Type.Optional(Type.String({ minLength: 1, description: 'Name on the host (default: <playbook>_<key>).' })),
+        driver: Type.Optional(Type.String({ minLength: 1, description: 'Network or volume driver.' })),
+        driver_opts: Type.Optional(Vars('Options for the driver.')),
+        labels: Type.Optional(Vars('Labels set on the network or volume.')),
+        external: Type.Optional(Type.Boolean({ description: 'Created outside berth: use it, never create or remove it.' })),
+        internal: Type.Optional(Type.Boolean({ description: 'Network only: no route outside.' })),
+        attachable: Type.Optional(Type.Boolean({ description: 'Network only: standalone containers may join.' })),
+      },
+      { title: 'network or volume', description: 'A network or volume the play declares.' },
+    ),
+  ],
+  { description: 'A network or volume declaration.', expected: 'null or {name, driver, driver_opts, labels, external, internal, attachable}' },
+);
+
 const hostsExpected = 'a host pattern like "web", "all", "web:&prod" or "web:!h3"';
 
 export const Play = strictObject(
@@ -83,6 +103,9 @@ export const Play = strictObject(
     tasks: Type.Optional(Type.Array(Task, { description: 'Host configuration steps, in order.' })),
     handlers: Type.Optional(Type.Array(Handler, { description: 'Tasks run once at the end of the play when notified.' })),
     services: Type.Optional(Services),
+    compose: Type.Optional(Type.String({ minLength: 1, description: 'A docker-compose.yml (relative to the playbook) whose services join this play\'s.' })),
+    networks: Type.Optional(mapOf(ResourceDecl, { description: 'Networks the play\'s services use, as in Compose.', keyPattern: nameKey, keyExpected: nameExpected })),
+    volumes: Type.Optional(mapOf(ResourceDecl, { description: 'Named volumes the play\'s services use, as in Compose.', keyPattern: nameKey, keyExpected: nameExpected })),
     rollout: Type.Optional(RolloutRef('How the play reaches its hosts: batches, failure budget, health gates.')),
   },
   { title: 'play', description: 'Tasks and services for the hosts that match a pattern.', required: ['hosts'] },

@@ -11,6 +11,7 @@ import {
   type RequestBody,
   type WireError,
 } from '../../protocol/agent-protocol.js';
+import { constants as osConstants } from 'node:os';
 import type { BlobRegistry } from '../blobs.js';
 import type { RemoteChannel } from '../transport.js';
 
@@ -41,12 +42,19 @@ export class AgentClient {
     );
     channel.stdout.setEncoding('utf8');
     channel.stdout.on('data', (d: string) => reader.push(d));
+    // startAgent paused stdout at the ready marker so nothing after it was lost; a paused
+    // stream stays paused when a listener is added.
+    channel.stdout.resume();
     channel.stderr.setEncoding('utf8');
     channel.stderr.on('data', (d: string) => (this.stderrTail = (this.stderrTail + d).slice(-4000)));
     channel.onExit((code, signal) => {
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       const tail = this.stderrTail.trim().split('\n').slice(-5).join('\n');
-      this.fail({ code: 'agent.lost', message: `the agent ${how}`, detail: tail || undefined });
+      // No exit status at all: the channel closed under us (network cut, host gone, keepalive
+      // timeout), which is not the agent's doing. Callers report that host as unreachable.
+      if (code === null && !signal) {
+        return this.fail({ code: 'agent.connection-lost', message: 'lost the connection to the host while its agent was working (network cut, host down, or SSH keepalive timeout)', detail: tail || undefined });
+      }
+      this.fail({ code: 'agent.lost', message: `the agent ${describeExit(code, signal)}`, detail: tail || undefined });
     });
     if (rest) reader.push(rest);
   }
@@ -139,4 +147,12 @@ export class AgentClient {
     if (!(this.saidBye && this.pending.size === 0)) for (const cb of this.lostCbs) cb(e);
     this.channel.close();
   }
+}
+
+/** How an agent ended; a shell reports a signal as 128 + its number. */
+function describeExit(code: number | null, signal?: string): string {
+  const byNumber = (n: number) => Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0];
+  if (signal) return `was killed by ${signal.startsWith('SIG') ? signal : `SIG${signal}`}`;
+  const sig = code !== null && code > 128 ? byNumber(code - 128) : undefined;
+  return sig ? `was killed by ${sig} (exit ${code})` : `exited with code ${code}`;
 }

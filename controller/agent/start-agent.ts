@@ -91,6 +91,10 @@ function untilReady(ch: RemoteChannel, nonce: string): Promise<Outcome> {
     const settle = (o: Outcome) => {
       if (settled) return;
       settled = true;
+      // Paused before the listener goes: a stream flowing with no listener drops what it holds,
+      // and under load the hello often sits right behind the marker in the same read loop.
+      // AgentClient resumes the stream once its own listener is on.
+      ch.stdout.pause();
       ch.stdout.off('data', onData);
       resolve(o);
     };

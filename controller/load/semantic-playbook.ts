@@ -20,14 +20,16 @@ export function checkPlaybook(data: unknown): Finding[] {
   if (inv !== null && typeof inv === 'object' && !('provider' in (inv as object))) {
     found.push(...checkInventory(inv, ['inventory']), ...checkHostPatterns(pb, inv, 'the inline inventory'));
   }
-  asList(pb.plays).forEach((play, i) => found.push(...checkPlay(asRecord(play), ['plays', i])));
+  // A task may notify a service (restarted once after the play's tasks) as well as a handler.
+  const services = new Set(asList(pb.plays).flatMap((p) => Object.keys(asRecord(asRecord(p).services))));
+  asList(pb.plays).forEach((play, i) => found.push(...checkPlay(asRecord(play), ['plays', i], services)));
   return found;
 }
 
-function checkPlay(play: Record<string, unknown>, at: DocPath): Finding[] {
+function checkPlay(play: Record<string, unknown>, at: DocPath, services: Set<string>): Finding[] {
   const found: Finding[] = [];
   const handlers = asList(play.handlers);
-  const topics = new Set<string>();
+  const topics = new Set<string>(services);
   handlers.forEach((h, j) => {
     const handler = asRecord(h);
     if (typeof handler.name === 'string') topics.add(handler.name);
@@ -47,7 +49,8 @@ function checkPlay(play: Record<string, unknown>, at: DocPath): Finding[] {
       if (t === null || typeof t !== 'object' || Array.isArray(t)) return;
       const step = asRecord(t);
       const stepAt: DocPath = [...at, list, j];
-      found.push(...moduleCount(step, stepAt), ...notifyTargets(step, stepAt, topics));
+      // With a Compose file the service names are only known once it is read (at apply).
+      found.push(...moduleCount(step, stepAt), ...(play.compose ? [] : notifyTargets(step, stepAt, topics)));
     });
   }
   found.push(...checkServices(asRecord(play.services), [...at, 'services']));
@@ -89,7 +92,7 @@ function notifyTargets(step: Record<string, unknown>, at: DocPath, topics: Set<s
     return [
       {
         code: 'playbook.unknown-handler',
-        message: `notify names no handler of this play: ${JSON.stringify(value)}`,
+        message: `notify names no handler of this play and no service: ${JSON.stringify(value)}`,
         path: index === undefined ? [...at, 'notify'] : [...at, 'notify', index],
         hint: didYouMean(value, topics) ?? (topics.size ? `this play's handlers: ${shortList([...topics])}` : 'this play has no handlers: add one under `handlers:` with this name'),
       },

@@ -7,6 +7,7 @@ import type { BlobRegistry } from '../blobs.js';
 import { err, ok, type BerthError, type Result } from '../errors.js';
 import type { ResolvedHost, ResolvedInventory } from '../inventory/resolve.js';
 import { prepares } from '../prepare/registry.js';
+import { planServices } from '../services/plan-services.js';
 import { taskModule, taskName, type PlaybookShape, type TaskShape } from './playbook-shape.js';
 import { renderValue, templateContext, type RenderScope } from './render.js';
 import { selectedByTags, type TagFilter } from './tags.js';
@@ -87,8 +88,12 @@ export function buildPlan(o: PlanInput, playIndex: number, host: ResolvedHost, f
   if (!tasks.ok) return tasks;
   const handlers = planList(play.handlers, 'handlers');
   if (!handlers.ok) return handlers;
-  const vars = templateContext({ vars: { ...base, ...o.extraVars }, facts, host: host.name, groups, hostGroups: host.groups });
-  return ok({ host: host.name, check: o.check, diff: o.diff, tasks: tasks.value, handlers: handlers.value, vars, secrets: o.secrets });
+  const scope: RenderScope = { vars: { ...base, ...o.extraVars }, facts, host: host.name, groups, hostGroups: host.groups };
+  // The play's services run after its tasks; services notified by a task get a handler.
+  const services = planServices(o, playIndex, host, scope, () => next++);
+  if (!services.ok) return services;
+  const vars = templateContext(scope);
+  return ok({ host: host.name, check: o.check, diff: o.diff, tasks: [...tasks.value, ...services.value.tasks], handlers: [...handlers.value, ...services.value.handlers], vars, secrets: o.secrets });
 }
 
 /** The items of a task's loop: a list, or a template that renders to one (e.g. "{{packages}}"). */

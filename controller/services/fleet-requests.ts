@@ -1,0 +1,152 @@
+// The fleet commands' work, without their presentation: ps gathers every host's containers, logs
+// streams or merges their lines, exec runs a command in one container, run runs a job once.
+import { parse as parseYaml } from 'yaml';
+import type { AgentEvent, RunResult, ServiceContainerStatus } from '../../protocol/agent-protocol.js';
+import { serviceTaskModules, type ServiceSpec } from '../../modules/service-spec.js';
+import { BlobRegistry } from '../blobs.js';
+import { badInput, err, ok, type BerthError, type Result } from '../errors.js';
+import { matchPattern } from '../inventory/pattern.js';
+import { buildPlan } from '../run/build-plan.js';
+import { ask, onHosts, type Fleet, type HostOutcome } from './fleet.js';
+import { playServices } from './play-services.js';
+import { dirname } from 'node:path';
+
+export type ContainerOutput = Extract<AgentEvent, { kind: 'container-output' }> & { host: string };
+
+/** `web`, `web.2`, `web/logs`, `web/logs.2` as a selector. */
+export function parseTarget(text: string): Result<{ service: string; sidecar?: string; replica?: number }> {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*?)(?:\/([A-Za-z0-9][A-Za-z0-9_-]*?))?(?:\.(\d+))?$/.exec(text);
+  if (!m) return err(badInput('fleet.target', `"${text}" is not a service: expected SERVICE, SERVICE.REPLICA or SERVICE/SIDECAR[.REPLICA]`, undefined, 'for example: web, web.2, web/logs'));
+  return ok({ service: m[1], ...(m[2] ? { sidecar: m[2] } : {}), ...(m[3] ? { replica: Number(m[3]) } : {}) });
+}
+
+export function ps(fleet: Fleet, service: string | undefined, opts: { acceptNewHostKeys?: boolean }): Promise<Array<HostOutcome<ServiceContainerStatus[]>>> {
+  return onHosts(fleet, fleet.hosts, (host, agent) => ask<ServiceContainerStatus[]>(agent, host.name, { method: 'services.ps', params: { playbook: fleet.project, service } }), opts);
+}
+
+export async function logs(
+  fleet: Fleet,
+  target: { service: string; sidecar?: string; replica?: number },
+  opts: { follow: boolean; since?: string; tail?: number; acceptNewHostKeys?: boolean; signal?: AbortSignal; onLine: (l: ContainerOutput) => void },
+): Promise<Array<HostOutcome<{ lines: number }>>> {
+  const collected: ContainerOutput[] = [];
+  const outcomes = await onHosts(
+    fleet,
+    fleet.hosts,
+    (host, agent) =>
+      ask<{ lines: number }>(agent, host.name, { method: 'services.logs', params: { playbook: fleet.project, ...target, follow: opts.follow, since: opts.since, tail: opts.tail } }, (e) => {
+        if (e.kind !== 'container-output') return;
+        const line = { ...e, host: host.name };
+        if (opts.follow) opts.onLine(line);
+        else collected.push(line);
+      }),
+    opts,
+  );
+  // Without -f every host's lines are in: one timeline across the fleet.
+  collected.sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
+  for (const l of collected) opts.onLine(l);
+  return outcomes;
+}
+
+/** Runs the command on the first host (of --host, or of the inventory) with a running container. */
+export async function exec(
+  fleet: Fleet,
+  target: { service: string; sidecar?: string; replica?: number },
+  cmd: string[],
+  opts: { host?: string; user?: string; workdir?: string; acceptNewHostKeys?: boolean; signal?: AbortSignal; onLine: (l: ContainerOutput) => void },
+): Promise<Result<{ host: string; container: string; exitCode: number }>> {
+  const hosts = opts.host ? [opts.host] : fleet.hosts;
+  if (opts.host && !fleet.inventory.byName.has(opts.host)) return err(badInput('fleet.unknown-host', `--host ${opts.host} is not a host of the inventory`, '--host', `hosts: ${[...fleet.inventory.byName.keys()].slice(0, 10).join(', ')}`));
+  const misses: BerthError[] = [];
+  for (const name of hosts) {
+    const [r] = await onHosts(
+      fleet,
+      [name],
+      (host, agent) =>
+        ask<{ exitCode: number; container: string }>(agent, host.name, { method: 'services.exec', params: { playbook: fleet.project, ...target, cmd, user: opts.user, workdir: opts.workdir } }, (e) => {
+          if (e.kind === 'container-output') opts.onLine({ ...e, host: host.name });
+        }),
+      opts,
+    );
+    if (r.ok) return ok({ host: name, ...r.value });
+    if (r.error.code !== 'services.not-running') return err(r.error);
+    misses.push(r.error);
+  }
+  return err({ code: 'services.not-running', message: `no running container of ${target.service}${target.sidecar ? `/${target.sidecar}` : ''}${target.replica ? `.${target.replica}` : ''} on ${hosts.length === 1 ? hosts[0] : `any of ${hosts.length} hosts`}`, hint: 'see what runs where with `berth ps`', exit: 1 });
+}
+
+export interface JobRun {
+  exitCode?: number;
+  error?: BerthError;
+}
+
+/**
+ * `berth run JOB`: the job's spec rendered for each host of its play (as `apply` would render
+ * it), then run once there, on every targeted host at once, its output streamed back.
+ */
+export async function runJob(
+  fleet: Fleet,
+  job: string,
+  opts: { extraVars: string[]; acceptNewHostKeys?: boolean; signal?: AbortSignal; onLine: (host: string, stream: 'stdout' | 'stderr', line: string) => void },
+): Promise<Result<Array<HostOutcome<JobRun>>, BerthError[]>> {
+  const pb = fleet.playbook;
+  if (!pb) return err([badInput('run.no-playbook', 'berth run needs the playbook that defines the job (-p)', undefined, 'for example: berth run backup -p playbooks/demo.yml')]);
+  const extraVars: Record<string, unknown> = {};
+  for (const kv of opts.extraVars) {
+    const at = kv.indexOf('=');
+    if (at <= 0) return err([badInput('flags.extra-vars', `-e expects KEY=VALUE, got "${kv}"`, '-e')]);
+    try {
+      extraVars[kv.slice(0, at)] = parseYaml(kv.slice(at + 1)) ?? '';
+    } catch {
+      extraVars[kv.slice(0, at)] = kv.slice(at + 1);
+    }
+  }
+  const playIndex = pb.doc.plays.findIndex((p, i) => {
+    const s = playServices(p, dirname(pb.path), (path) => pb.where(['plays', i, ...path]));
+    return s.ok && job in s.value.services;
+  });
+  if (playIndex < 0) return err([badInput('run.unknown-job', `no play of ${pb.path} has a service named "${job}"`, pb.where(['plays']))]);
+  // Running a job by name selects its profiles, as `docker compose run` does.
+  const found = playServices(pb.doc.plays[playIndex], dirname(pb.path), (path) => pb.where(['plays', playIndex, ...path]));
+  const profiles = found.ok ? (found.value.services[job].profiles ?? []) : [];
+  if (profiles.length) extraVars.berth_profiles = [...profiles, ...(Array.isArray(extraVars.berth_profiles) ? extraVars.berth_profiles : [])];
+  const m = matchPattern(pb.doc.plays[playIndex].hosts, fleet.inventory);
+  const hosts = fleet.hosts.filter((h) => m.ok && m.hosts.includes(h));
+  if (hosts.length === 0) return err([badInput('run.no-hosts', `the play of "${job}" targets none of the selected hosts`, pb.where(['plays', playIndex, 'hosts']))]);
+
+  const outcomes = await onHosts(
+    fleet,
+    hosts,
+    async (host, agent): Promise<Result<JobRun>> => {
+      const facts = agent.facts!;
+      const plan = buildPlan(
+        { playbookPath: pb.path, playbook: pb.doc, where: pb.where, inventory: fleet.inventory, extraVars, secrets: [], secretVars: {}, tags: { only: [], skip: [] }, check: false, diff: false },
+        playIndex,
+        host,
+        facts,
+        new BlobRegistry(),
+      );
+      if (!plan.ok) return plan;
+      const task = plan.value.tasks.find((t) => t.module === serviceTaskModules.converge && (t.params as ServiceSpec).service === job);
+      if (!task) return err({ code: 'run.not-planned', message: `"${job}" is not converged on ${host.name} (a profile or tag leaves it out)`, where: host.name });
+      const spec = task.params as ServiceSpec;
+      const runPlan = { ...plan.value, tasks: [{ index: 0, name: `run ${job}`, module: serviceTaskModules.runJob, params: { service: spec } }], handlers: [] };
+      let exitCode: number | undefined;
+      let message: string | undefined;
+      const res = await agent.request({ method: 'run', params: runPlan }, (e) => {
+        if (e.kind === 'output') opts.onLine(host.name, e.stream, e.line);
+        if (e.kind === 'task-end') {
+          message = e.status === 'failed' ? e.message : undefined;
+          const m2 = /exited with (-?\d+)/.exec(e.message ?? '');
+          exitCode = e.status === 'failed' ? (m2 ? Number(m2[1]) : undefined) : 0;
+        }
+      }).done;
+      if (!res.ok) return err({ code: res.error.code, message: res.error.message, where: host.name });
+      const r = res.result as RunResult;
+      if (r.failed && exitCode === undefined) return err({ code: 'run.failed', message: message ?? 'the job could not run', where: host.name });
+      return ok({ exitCode });
+    },
+    opts,
+  );
+  return ok(outcomes);
+}

@@ -1,0 +1,151 @@
+// A play's `services:` as tasks of the host's plan, after the play's own tasks: the networks and
+// volumes they use, then each service in dependency order, then the removal of containers whose
+// service left the playbook. Tasks that `notify` a service get a handler that restarts it once.
+import { dirname } from 'node:path';
+import { serviceTaskModules as M, type NetworkSpec, type PruneSpec, type RestartSpec, type VolumeSpec } from '../../modules/service-spec.js';
+import type { PlannedTask } from '../../protocol/agent-protocol.js';
+import type { Service } from '../../schema/service.js';
+import { err, ok, type BerthError, type Result } from '../errors.js';
+import { matchPattern } from '../inventory/pattern.js';
+import type { ResolvedHost, ResolvedInventory } from '../inventory/resolve.js';
+import type { PlaybookShape, PlayShape } from '../run/playbook-shape.js';
+import { renderValue, type RenderScope } from '../run/render.js';
+import { selectedByTags, type TagFilter } from '../run/tags.js';
+import { playServices } from './play-services.js';
+import { projectName } from './project.js';
+import { dependencyOrder, normalizeService, qualifier, type NormalizedService } from './service.js';
+import { parseMs } from './units.js';
+
+export interface ServicePlanInput {
+  playbookPath: string;
+  playbook: PlaybookShape & { name?: string };
+  where: (path: Array<string | number>) => string;
+  inventory: ResolvedInventory;
+  tags: TagFilter;
+}
+
+export interface ServiceTasks {
+  tasks: PlannedTask[];
+  handlers: PlannedTask[];
+}
+
+const DEFAULT_WAIT_MS = 5 * 60_000;
+
+export function planServices(o: ServicePlanInput, playIndex: number, host: ResolvedHost, scope: RenderScope, nextIndex: () => number): Result<ServiceTasks> {
+  const play = o.playbook.plays[playIndex];
+  const project = projectName(o.playbook.name, o.playbookPath);
+  const baseDir = dirname(o.playbookPath);
+  const found = playServices(play, baseDir, (p) => o.where(['plays', playIndex, ...p]));
+  if (!found.ok) return found;
+  const handlers = notifiedServices(o, play, host, project, nextIndex);
+  if (!handlers.ok) return handlers;
+  const { services, networks, volumes } = found.value;
+  const names = Object.keys(services);
+  if (names.length === 0 || !selectedByTags(tagList(play.tags), o.tags)) return ok({ tasks: [], handlers: handlers.value });
+
+  const profiles = selectedProfiles(scope.vars.berth_profiles);
+  const where = (name: string, key: Array<string | number> = []) => found.value.where(name, key);
+  const defaultWaitMs = durationMs((play as { rollout?: { healthy_deadline?: string | number } }).rollout?.healthy_deadline) ?? DEFAULT_WAIT_MS;
+  const normalized = new Map<string, NormalizedService>();
+  for (const name of names) {
+    const rendered = renderValue(services[name], scope, where(name));
+    if (!rendered.ok) return rendered;
+    const svc = rendered.value.value as Service;
+    if (svc.profiles?.length && !svc.profiles.some((p) => profiles.has(p))) continue;
+    const r = normalizeService(name, svc, { project, baseDir, services: new Set(names), defaultWaitMs });
+    if (!r.ok) return err({ code: 'service.spec', message: `service ${name}: ${r.problem.message}`, where: where(name, r.problem.key), hint: r.problem.hint, exit: 2 });
+    normalized.set(name, r.value);
+  }
+  // A dependency's own deadline (its `update: healthy_deadline`) bounds how long others wait for it.
+  for (const name of normalized.keys()) {
+    const own = durationMs((services[name] as Service).update?.healthy_deadline);
+    if (own !== undefined) for (const other of normalized.values()) for (const d of other.spec.dependsOn) if (d.service === name) d.timeoutMs = own;
+  }
+
+  const task = (name: string, module: string, params: unknown): PlannedTask => ({ index: nextIndex(), name, module, params });
+  const tasks: PlannedTask[] = [];
+  const qualify = qualifier(project);
+  const usedNetworks = new Set([...normalized.values()].flatMap((n) => n.networks));
+  for (const full of [...usedNetworks].sort()) {
+    const short = full.slice(project.length + 1);
+    const decl = networks[short] ?? {};
+    const spec: NetworkSpec = {
+      playbook: project,
+      name: decl.name ?? full,
+      driver: decl.driver ?? 'bridge',
+      internal: decl.internal === true,
+      attachable: decl.attachable === true,
+      options: strings(decl.driver_opts),
+      labels: strings(decl.labels),
+      external: decl.external === true,
+    };
+    tasks.push(task(`network ${short}`, M.network, spec));
+  }
+  const usedVolumes = new Set([...normalized.values()].flatMap((n) => n.volumes));
+  for (const full of [...usedVolumes].sort()) {
+    const short = full.slice(project.length + 1);
+    const decl = volumes[short] ?? {};
+    const spec: VolumeSpec = { playbook: project, name: decl.name ?? full, driver: decl.driver ?? 'local', options: strings(decl.driver_opts), labels: strings(decl.labels), external: decl.external === true };
+    tasks.push(task(`volume ${short}`, M.volume, spec));
+  }
+  // Declared names replace the qualified ones inside the containers' specs too.
+  const renames = new Map<string, string>();
+  for (const [short, d] of Object.entries(networks)) if (d.name) renames.set(qualify(short), d.name);
+  for (const [short, d] of Object.entries(volumes)) if (d.name) renames.set(qualify(short), d.name);
+  for (const name of dependencyOrder(normalized)) {
+    const n = normalized.get(name)!;
+    const spec = renames.size ? renameResources(n.spec, renames) : n.spec;
+    tasks.push(task(`${spec.job ? 'job' : 'service'} ${name}`, M.converge, spec));
+  }
+  const keep: PruneSpec = { playbook: project, keep: servicesOnHost(o, host) };
+  tasks.push(task('remove orphans', M.prune, keep));
+  return ok({ tasks, handlers: handlers.value });
+}
+
+/** Every service any play of the playbook runs on this host: the rest of berth's containers are orphans. */
+function servicesOnHost(o: ServicePlanInput, host: ResolvedHost): string[] {
+  const names = new Set<string>();
+  o.playbook.plays.forEach((p, i) => {
+    const m = matchPattern(p.hosts, o.inventory);
+    if (!m.ok || !m.hosts.includes(host.name)) return;
+    const found = playServices(p, dirname(o.playbookPath), (path) => o.where(['plays', i, ...path]));
+    if (found.ok) Object.keys(found.value.services).forEach((n) => names.add(n));
+  });
+  return [...names].sort();
+}
+
+/**
+ * `notify: web` where web is a service of the playbook on this host (and no handler of the play
+ * has that name): a handler that restarts the service once, after the play's tasks.
+ */
+function notifiedServices(o: ServicePlanInput, play: PlayShape, host: ResolvedHost, project: string, nextIndex: () => number): Result<PlannedTask[], BerthError> {
+  const handlerNames = new Set((play.handlers ?? []).flatMap((h) => [h.name, ...tagList(h.listen)].filter((x): x is string => typeof x === 'string')));
+  const notified = new Set((play.tasks ?? []).flatMap((t) => tagList(t.notify)).filter((n) => !handlerNames.has(n)));
+  if (notified.size === 0) return ok([]);
+  const services = new Set(servicesOnHost(o, host));
+  return ok(
+    [...notified]
+      .filter((n) => services.has(n))
+      .map((service) => ({ index: nextIndex(), name: service, module: M.restart, params: { playbook: project, service } satisfies RestartSpec })),
+  );
+}
+
+function renameResources(spec: NormalizedService['spec'], renames: Map<string, string>): NormalizedService['spec'] {
+  const fix = (c: NormalizedService['spec']['main']) => ({
+    ...c,
+    mounts: c.mounts.map((m) => (m.type === 'volume' && m.source && renames.has(m.source) ? { ...m, source: renames.get(m.source) } : m)),
+    network: c.network.mode === 'networks' ? { ...c.network, networks: c.network.networks.map((n) => ({ ...n, name: renames.get(n.name) ?? n.name })) } : c.network,
+  });
+  return { ...spec, main: fix(spec.main), sidecars: spec.sidecars.map((s) => ({ ...s, spec: fix(s.spec) })) };
+}
+
+function selectedProfiles(v: unknown): Set<string> {
+  if (Array.isArray(v)) return new Set(v.map(String));
+  if (typeof v === 'string') return new Set(v.split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set();
+}
+
+const durationMs = (v: string | number | undefined) => (v === undefined ? undefined : parseMs(v));
+const strings = (m: Record<string, unknown> | undefined): Record<string, string> => Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k, String(v ?? '')]));
+const tagList = (t: unknown): string[] => (Array.isArray(t) ? t.map(String) : typeof t === 'string' ? [t] : []);
+

@@ -1,0 +1,206 @@
+// The normalised form of a service as it travels in a plan: every Compose short form expanded,
+// sizes in bytes, durations in milliseconds, names of networks and volumes already qualified by
+// the playbook. The controller builds it (controller/services/), the agent turns it into Engine
+// API calls (agent/services/); neither side knows the other's details. The config hash is taken
+// over a ContainerSpec, so everything that must not force a recreate lives outside of it.
+import { Type, type Static } from '@sinclair/typebox';
+
+const Str = Type.String();
+const StrMap = Type.Record(Type.String(), Type.String());
+const Opt = Type.Optional;
+
+/**
+ * Another container this one points at (network_mode / pid / ipc "service:NAME", volumes_from).
+ * `sameReplica`: the container of the same replica (a sidecar pointing at its service, or at a
+ * sibling sidecar); otherwise the service's first replica, as Compose does.
+ */
+export const ContainerRef = Type.Union([
+  Type.Object({ kind: Type.Literal('service'), service: Str, sidecar: Opt(Str), sameReplica: Type.Boolean() }),
+  Type.Object({ kind: Type.Literal('container'), name: Str }),
+]);
+export type ContainerRef = Static<typeof ContainerRef>;
+
+export const PortBinding = Type.Object({
+  target: Type.Integer(),
+  protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('sctp')]),
+  /** Host port or range ("8080", "8000-8010"); absent: a random free port. */
+  published: Opt(Str),
+  hostIp: Opt(Str),
+});
+export type PortBinding = Static<typeof PortBinding>;
+
+export const Mount = Type.Object({
+  type: Type.Union([Type.Literal('volume'), Type.Literal('bind'), Type.Literal('tmpfs')]),
+  /** Qualified volume name or absolute host path; absent for tmpfs and anonymous volumes. */
+  source: Opt(Str),
+  target: Str,
+  readOnly: Opt(Type.Boolean()),
+  nocopy: Opt(Type.Boolean()),
+  propagation: Opt(Str),
+  createHostPath: Opt(Type.Boolean()),
+  selinux: Opt(Str),
+  tmpfsSize: Opt(Type.Integer()),
+  tmpfsMode: Opt(Type.Integer()),
+});
+export type Mount = Static<typeof Mount>;
+
+export const NetworkAttachment = Type.Object({
+  /** Qualified network name. */
+  name: Str,
+  aliases: Type.Array(Str),
+  ipv4: Opt(Str),
+  ipv6: Opt(Str),
+});
+export type NetworkAttachment = Static<typeof NetworkAttachment>;
+
+export const NetworkMode = Type.Union([
+  /** Join these networks (the first at create time, the others before start). */
+  Type.Object({ mode: Type.Literal('networks'), networks: Type.Array(NetworkAttachment) }),
+  Type.Object({ mode: Type.Union([Type.Literal('bridge'), Type.Literal('host'), Type.Literal('none')]) }),
+  Type.Object({ mode: Type.Literal('ref'), ref: ContainerRef }),
+]);
+export type NetworkMode = Static<typeof NetworkMode>;
+
+export const NamespaceMode = Type.Union([Type.Object({ mode: Type.Literal('ref'), ref: ContainerRef }), Type.Object({ mode: Str })]);
+export type NamespaceMode = Static<typeof NamespaceMode>;
+
+export const Healthcheck = Type.Object({
+  /** ["CMD", ...], ["CMD-SHELL", line] or ["NONE"] (turns the image's check off). */
+  test: Type.Array(Str),
+  intervalMs: Opt(Type.Number()),
+  timeoutMs: Opt(Type.Number()),
+  retries: Opt(Type.Integer()),
+  startPeriodMs: Opt(Type.Number()),
+  startIntervalMs: Opt(Type.Number()),
+});
+export type Healthcheck = Static<typeof Healthcheck>;
+
+export const ContainerSpec = Type.Object({
+  image: Str,
+  platform: Opt(Str),
+  command: Opt(Type.Array(Str)),
+  entrypoint: Opt(Type.Array(Str)),
+  workingDir: Opt(Str),
+  user: Opt(Str),
+  hostname: Opt(Str),
+  domainname: Opt(Str),
+  env: StrMap,
+  labels: StrMap,
+  ports: Type.Array(PortBinding),
+  expose: Type.Array(Type.Object({ port: Type.Integer(), protocol: Str })),
+  mounts: Type.Array(Mount),
+  volumesFrom: Type.Array(Type.Object({ ref: ContainerRef, readOnly: Type.Boolean() })),
+  network: NetworkMode,
+  pid: Opt(NamespaceMode),
+  ipc: Opt(NamespaceMode),
+  readOnly: Opt(Type.Boolean()),
+  /** tmpfs mounts by path, value = mount options ("size=64m"), "" for none. */
+  tmpfs: StrMap,
+  capAdd: Type.Array(Str),
+  capDrop: Type.Array(Str),
+  securityOpt: Type.Array(Str),
+  memory: Opt(Type.Integer()),
+  memoryReservation: Opt(Type.Integer()),
+  memorySwap: Opt(Type.Integer()),
+  cpuShares: Opt(Type.Integer()),
+  nanoCpus: Opt(Type.Integer()),
+  pidsLimit: Opt(Type.Integer()),
+  shmSize: Opt(Type.Integer()),
+  ulimits: Type.Array(Type.Object({ name: Str, soft: Type.Integer(), hard: Type.Integer() })),
+  restart: Opt(Type.Object({ name: Str, maxRetries: Opt(Type.Integer()) })),
+  logging: Opt(Type.Object({ driver: Str, options: StrMap })),
+  healthcheck: Opt(Healthcheck),
+  stopSignal: Opt(Str),
+  stopGraceMs: Opt(Type.Number()),
+  /** "name:address" lines for /etc/hosts. */
+  extraHosts: Type.Array(Str),
+  dns: Type.Array(Str),
+  dnsSearch: Type.Array(Str),
+  init: Opt(Type.Boolean()),
+  privileged: Opt(Type.Boolean()),
+  tty: Opt(Type.Boolean()),
+  stdinOpen: Opt(Type.Boolean()),
+  devices: Type.Array(Type.Object({ host: Str, container: Str, permissions: Str })),
+  sysctls: StrMap,
+});
+export type ContainerSpec = Static<typeof ContainerSpec>;
+
+export const DependsOn = Type.Object({
+  service: Str,
+  condition: Type.Union([Type.Literal('service_started'), Type.Literal('service_healthy'), Type.Literal('service_completed_successfully')]),
+  /** false: a dependency that never gets ready is a warning, not a failure. */
+  required: Type.Boolean(),
+  timeoutMs: Type.Number(),
+});
+export type DependsOn = Static<typeof DependsOn>;
+
+/** Params of the agent's `services.converge` task: one service and its sidecars on one host. */
+export const ServiceSpec = Type.Object({
+  playbook: Str,
+  service: Str,
+  replicas: Type.Integer(),
+  /** Run to completion (once per release) instead of being kept running. */
+  job: Type.Boolean(),
+  /** A fixed container name (Compose's container_name, one replica only). */
+  containerName: Opt(Str),
+  main: ContainerSpec,
+  sidecars: Type.Array(Type.Object({ name: Str, spec: ContainerSpec })),
+  dependsOn: Type.Array(DependsOn),
+  /** How long a job may run before it counts as failed. */
+  jobTimeoutMs: Opt(Type.Number()),
+  /** A job's cron schedule: the job is prepared on apply and run by a timer, not by apply. */
+  schedule: Opt(Str),
+  /**
+   * The service's `build:` as the controller prepared it, opaque here: only the image seam
+   * (agent/services/image.ts) reads it. Never part of the config hash.
+   */
+  build: Opt(Type.Unknown()),
+});
+export type ServiceSpec = Static<typeof ServiceSpec>;
+
+/** Params of `services.network`: a network the play's services join. */
+export const NetworkSpec = Type.Object({
+  playbook: Str,
+  name: Str,
+  driver: Str,
+  internal: Type.Boolean(),
+  attachable: Type.Boolean(),
+  options: StrMap,
+  labels: StrMap,
+  /** Made outside berth: must exist, is never created or changed. */
+  external: Type.Boolean(),
+});
+export type NetworkSpec = Static<typeof NetworkSpec>;
+
+/** Params of `services.volume`: a named volume the play's services mount. */
+export const VolumeSpec = Type.Object({
+  playbook: Str,
+  name: Str,
+  driver: Str,
+  options: StrMap,
+  labels: StrMap,
+  external: Type.Boolean(),
+});
+export type VolumeSpec = Static<typeof VolumeSpec>;
+
+/** Params of `services.prune`: containers of this playbook whose service is not in `keep` go. */
+export const PruneSpec = Type.Object({ playbook: Str, keep: Type.Array(Str) });
+export type PruneSpec = Static<typeof PruneSpec>;
+
+/** Params of `services.restart`: a task notified the service; restart its containers once. */
+export const RestartSpec = Type.Object({ playbook: Str, service: Str });
+export type RestartSpec = Static<typeof RestartSpec>;
+
+/** Params of `services.run-job`: one on-demand run of a job (`berth run JOB`), removed after. */
+export const RunJobSpec = Type.Object({ service: ServiceSpec, timeoutMs: Opt(Type.Number()) });
+export type RunJobSpec = Static<typeof RunJobSpec>;
+
+/** Internal task modules: planned by the controller from a play's `services:`, never written by hand. */
+export const serviceTaskModules = {
+  network: 'services.network',
+  volume: 'services.volume',
+  converge: 'services.converge',
+  prune: 'services.prune',
+  restart: 'services.restart',
+  runJob: 'services.run-job',
+} as const;
