@@ -10,7 +10,7 @@ import { OneOf } from './lib/schema.js';
 
 export const userSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*\\$?$', description: 'User name.' }),
+    name: Type.String({ minLength: 1, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*\\$?$|\\{\\{', description: 'User name (or a {{ template }}).' }),
     state: Type.Optional(OneOf(['present', 'absent'], 'present (default) or absent.')),
     uid: Type.Optional(Type.Integer({ minimum: 0, description: 'Numeric user id.' })),
     group: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], { description: 'Primary group (name or gid); it must exist. Default: a group named like the user.' })),
