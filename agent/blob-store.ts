@@ -36,6 +36,17 @@ export class BlobStore {
     this.inflight.get(f.fetch)?.(f);
   }
 
+  /**
+   * The controller is gone: content still on its way will never arrive. Failing those fetches
+   * ends the tasks waiting for them (so the agent can exit instead of waiting forever) and
+   * removes their partial temp files.
+   */
+  abortAll(): void {
+    for (const id of [...this.inflight.keys()]) {
+      this.inflight.get(id)?.({ t: 'blob', fetch: id, ok: false, error: { code: 'blob.aborted', message: 'the controller went away before the content arrived' } });
+    }
+  }
+
   private fetch(sha256: string, path: string): Promise<BlobResult> {
     mkdirSync(this.dir, { recursive: true });
     const id = this.next++;

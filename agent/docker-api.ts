@@ -1,11 +1,24 @@
 // A minimal Docker Engine API call over the local unix socket, for facts that must not pay for
 // loading a full client. Modules that manage containers use dockerode instead.
-import http from 'node:http';
+import { accessSync, constants } from 'node:fs';
 import type { WireError } from '../protocol/agent-protocol.js';
 
 const SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
 
-export function dockerApi<T>(method: string, path: string, timeoutMs = 2000): Promise<{ ok: true; value: T } | { ok: false; error: WireError }> {
+/** Whether this agent may talk to the engine at all: cheaper than a request that fails. */
+export function dockerSocketUsable(): boolean {
+  try {
+    accessSync(SOCKET, constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function dockerApi<T>(method: string, path: string, timeoutMs = 2000): Promise<{ ok: true; value: T } | { ok: false; error: WireError }> {
+  // Loaded on first use: node:http is a noticeable part of the agent's start-up on hosts
+  // that have no engine (or none this user may use).
+  const { default: http } = await import('node:http');
   return new Promise((resolve) => {
     const req = http.request({ socketPath: SOCKET, method, path, timeout: timeoutMs }, (res) => {
       let body = '';

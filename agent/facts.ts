@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import type { HostFacts } from '../protocol/agent-protocol.js';
-import { dockerApi } from './docker-api.js';
+import { dockerApi, dockerSocketUsable } from './docker-api.js';
 
 function osRelease(): HostFacts['os'] {
   let text = '';
@@ -37,9 +37,10 @@ function initSystem(): HostFacts['init'] {
 
 const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686' };
 
-async function runtimeFacts(): Promise<Pick<HostFacts, 'runtime' | 'containers'>> {
+async function runtimeFacts(): Promise<Pick<HostFacts, 'runtime' | 'containers' | 'images'>> {
   const installed = existsSync('/usr/bin/dockerd') || existsSync('/usr/sbin/dockerd') || existsSync('/usr/local/bin/dockerd');
-  const version = await dockerApi<{ Version: string }>('GET', '/version');
+  // No socket, or none this user may open: the request could only fail, so skip it.
+  const version = dockerSocketUsable() ? await dockerApi<{ Version: string }>('GET', '/version') : ({ ok: false } as const);
   if (!version.ok) return { runtime: { installed, engine: installed ? 'docker' : undefined, running: false }, containers: [] };
   const filters = encodeURIComponent(JSON.stringify({ label: ['berth.service'] }));
   const list = await dockerApi<Array<{ Id: string; Names: string[]; State: string; Labels: Record<string, string> }>>(
@@ -55,7 +56,8 @@ async function runtimeFacts(): Promise<Pick<HostFacts, 'runtime' | 'containers'>
         state: c.State,
       }))
     : [];
-  return { runtime: { installed: true, engine: 'docker', version: version.value.Version, running: true }, containers };
+  const images = await dockerApi<Array<{ Id: string }>>('GET', '/images/json');
+  return { runtime: { installed: true, engine: 'docker', version: version.value.Version, running: true }, containers, images: images.ok ? images.value.map((i) => i.Id) : [] };
 }
 
 export async function gatherFacts(): Promise<HostFacts> {

@@ -5,6 +5,7 @@ import type { HostFacts } from '../../protocol/agent-protocol.js';
 import type { BlobRegistry } from '../blobs.js';
 import type { BerthError, Result } from '../errors.js';
 import { prepareCopy } from './copy.js';
+import { prepareImage } from './image.js';
 import { prepareTemplate } from './template.js';
 
 export interface PrepareContext {
@@ -22,5 +23,6 @@ export type Prepare = (params: unknown, ctx: PrepareContext) => Result<unknown, 
 /** Modules listed here have their rendered params passed through before the plan is sent. */
 export const prepares: Record<string, Prepare> = {
   copy: prepareCopy,
+  image: prepareImage,
   template: prepareTemplate,
 };
