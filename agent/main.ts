@@ -9,7 +9,10 @@ import { BlobStore } from './blob-store.js';
 import { redirectConsoleToStderr, stdioChannel } from './channel.js';
 import { gatherFacts } from './facts.js';
 import { runPlan } from './runner.js';
+import { runWatcherIfAsked } from './watcher/entry.js';
 
+// `--watch`: this process is the host's watcher daemon (agent/watcher/); it never returns here.
+await runWatcherIfAsked(process.argv);
 redirectConsoleToStderr();
 const nonce = process.argv[2] ?? '';
 process.stdout.write(`\n${READY_MARKER} ${nonce}\n`);
@@ -63,6 +66,22 @@ async function serve(id: number, body: RequestBody): Promise<void> {
       case 'ping':
         channel.send({ t: 'res', id, ok: true, result: { pong: true, pid: process.pid } });
         break;
+      case 'services.ps':
+      case 'services.logs':
+      case 'services.exec': {
+        // Loaded on first use: a plain run never pays for the services code's requests.
+        const { serveServiceRequest } = await import('./services/requests.js');
+        const r = await serveServiceRequest(body, { emit: (event) => channel.send({ t: 'event', id, event }), cancelled: () => state.cancelled });
+        channel.send(r.ok ? { t: 'res', id, ok: true, result: r.result } : { t: 'res', id, ok: false, error: r.error });
+        break;
+      }
+      case 'registry.instances':
+      case 'registry.fleet': {
+        const { serveRegistryRequest } = await import('./registry/serve.js');
+        const r = await serveRegistryRequest(body);
+        channel.send(r.ok ? { t: 'res', id, ok: true, result: r.result } : { t: 'res', id, ok: false, error: r.error });
+        break;
+      }
       default:
         channel.send({ t: 'res', id, ok: false, error: { code: 'agent.unknown-method', message: `unknown method ${(body as { method: string }).method}` } });
     }
@@ -102,6 +121,7 @@ channel.onFrame((frame: ControllerFrame) => {
 channel.onClose(() => {
   closing = true;
   for (const r of running.values()) r.cancelled = true;
+  blobs.abortAll();
   exitWhenIdle();
 });
 

@@ -11,6 +11,7 @@ import { registerExec } from './commands/exec.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
+import { registerServices } from './commands/services.js';
 import { finishCommands } from './help.js';
 import { installCrashHandler } from './crash.js';
 
@@ -37,6 +38,7 @@ registerPs(program);
 registerLogs(program);
 registerExec(program);
 registerRun(program);
+registerServices(program);
 // After every register*: env twins and examples for all commands (cli/help.ts).
 finishCommands(program);
 

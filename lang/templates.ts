@@ -3,10 +3,12 @@
 // the agent (which renders only what needs results registered on the host).
 import Handlebars from 'handlebars';
 import { registerHelpers } from './template-helpers.js';
+import { registerDiscoveryHelpers } from './discovery-helpers.js';
 
 export const hbs = Handlebars.create();
 // The same helpers on both sides: a deferred template rendered by the agent reads like any other.
 registerHelpers(hbs);
+registerDiscoveryHelpers(hbs);
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 
 export function renderString(s: string, context: object): string {

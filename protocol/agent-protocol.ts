@@ -45,6 +45,8 @@ export interface HostFacts {
   runtime: { installed: boolean; engine?: 'docker'; version?: string; running?: boolean };
   /** Containers carrying berth's labels, as the runtime reports them (empty without a runtime). */
   containers: Array<{ id: string; name: string; service: string; release?: string; state: string }>;
+  /** IDs (sha256:...) of the images the runtime has: an image shipped from the controller is not saved again for a host that has it. */
+  images?: string[];
   /** Clock of the host, to spot skew. */
   time: string;
 }
@@ -121,7 +123,114 @@ export type RequestBody =
   | { method: 'run'; params: HostPlan }
   /** Diagnostics: the agent answers with `count` progress events, then a result. */
   | { method: 'flood'; params: { count: number; payloadBytes?: number } }
-  | { method: 'ping'; params?: Record<string, never> };
+  | { method: 'ping'; params?: Record<string, never> }
+  | ServiceRequest
+  | RegistryRequest;
+
+// ---------------------------------------------------------------------------------------------
+// Services outside of a run (`berth ps`, `logs`, `exec`). Services themselves are converged by a
+// `run` plan: the controller turns a play's `services:` into tasks of the agent's internal
+// `services.*` modules, whose params are the specs of modules/service-spec.ts.
+
+/** Which containers a request is about: berth's containers of a playbook, a service, a replica. */
+export interface ContainerSelector {
+  /** Project name of the playbook (its `name`); absent: every playbook's. */
+  playbook?: string;
+  service?: string;
+  /** A sidecar of the service, instead of the service's own container. */
+  sidecar?: string;
+  replica?: number;
+}
+
+export type ServiceRequest =
+  /** Answers ServiceContainerStatus[]. */
+  | { method: 'services.ps'; params: ContainerSelector }
+  /** Streams `container-output` events; with `follow`, until cancelled. Answers { lines }. */
+  | { method: 'services.logs'; params: ContainerSelector & { follow: boolean; since?: string; tail?: number } }
+  /** Runs a command in one running container, output as `container-output` events. Answers { exitCode, container }. */
+  | { method: 'services.exec'; params: ContainerSelector & { cmd: string[]; user?: string; workdir?: string; env?: Record<string, string> } };
+
+/** One container of a service, as `berth ps` shows it. */
+export interface ServiceContainerStatus {
+  playbook: string;
+  service: string;
+  sidecar?: string;
+  replica: number;
+  name: string;
+  id: string;
+  /** created, running, exited, ... and Docker's own words ("Up 3 minutes (healthy)"). */
+  state: string;
+  status: string;
+  health?: 'healthy' | 'unhealthy' | 'starting';
+  exitCode?: number;
+  image: string;
+  release: string;
+  /** "0.0.0.0:8080->80/tcp" */
+  ports: string[];
+  job: boolean;
+  /** An on-demand run (`berth run`), not a replica. */
+  oneoff: boolean;
+  created: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The service registry (agent/registry/): healthy instances, registered by each host's watcher.
+
+/** An instance as the registry stores it (the JSON value of its key in etcd). */
+export interface ServiceInstance {
+  /** Unique on its host: the container's name. */
+  id: string;
+  service: string;
+  host: string;
+  address: string;
+  port: number;
+  tags: string[];
+  release: string;
+  health: 'passing' | 'critical';
+  /** ISO time the current registration began. */
+  registeredAt: string;
+  meta?: Record<string, string>;
+}
+
+/** An instance as its host's watcher sees it: registered, or withdrawn and why. */
+export interface InstanceReport {
+  id: string;
+  service: string;
+  host: string;
+  container: string;
+  release: string;
+  tags: string[];
+  health: 'starting' | 'healthy' | 'unhealthy';
+  registered: boolean;
+  registeredAt?: string;
+  address?: string;
+  port?: number;
+  lastOutput: string;
+  lastCheckAt?: string;
+  /** Consecutive failed checks. */
+  failures: number;
+  /** The backend refused the registration or could not be reached. */
+  error?: string;
+  restarts: number;
+  backend: 'embedded' | 'etcd';
+}
+
+/** Answer to `registry.instances`. */
+export interface RegistryReport {
+  backend: 'embedded' | 'etcd';
+  /** This host's name in the registry. */
+  host: string;
+  watcher: { pid: number; agentSha256: string; current: boolean } | null;
+  instances: InstanceReport[];
+  /** Embedded backend: this host's live registrations, for the controller's fleet view. */
+  local: ServiceInstance[];
+}
+
+export type RegistryRequest =
+  /** This host's instances (all, or one service's). Answers RegistryReport. */
+  | { method: 'registry.instances'; params?: { service?: string } }
+  /** Embedded backend: the other hosts' instances, gathered by the controller. Answers { instances }. */
+  | { method: 'registry.fleet'; params: { gatheredAt: string; instances: ServiceInstance[] } };
 
 export type ControllerFrame =
   | ({ t: 'req'; id: number } & RequestBody)
@@ -148,7 +257,12 @@ export type AgentEvent =
       handler?: boolean;
     }
   | { kind: 'output'; task: number; stream: 'stdout' | 'stderr'; line: string }
-  | { kind: 'progress'; task: number; label: string; done: number; total?: number; seq?: number };
+  | { kind: 'progress'; task: number; label: string; done: number; total?: number; seq?: number }
+  /**
+   * A line a container wrote (`services.logs`, `services.exec`); `time` when Docker timestamps
+   * it. `task` is always -1: the line belongs to no task of a plan.
+   */
+  | { kind: 'container-output'; task: -1; container: string; stream: 'stdout' | 'stderr'; line: string; time?: string };
 
 export interface RunResult {
   ok: number;

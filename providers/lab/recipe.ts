@@ -29,7 +29,7 @@ export const HOST_PACKAGES = [
 ];
 
 /** Packages the lab apt repository serves, with whatever they need that the image lacks. */
-export const APT_REPO_PACKAGES = ['docker.io', 'busybox-static'];
+export const APT_REPO_PACKAGES = ['docker.io', 'busybox-static', 'haproxy'];
 
 /** mmdebstrap's argv; OUT and STATUS_DIR are placeholders so that the hash does not depend on paths. */
 export function mmdebstrapArgs(out = 'OUT', statusDir = 'STATUS_DIR'): string[] {

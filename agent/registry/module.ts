@@ -1,0 +1,82 @@
+// `registry`: which registry this host registers its healthy instances in, and the watcher that
+// keeps them there. Embedded (the default) needs no server; etcd needs its endpoints. Changing
+// the settings or upgrading berth restarts the watcher on the new version without withdrawing
+// anything (it hands over); `state: stopped` withdraws every registration and stops it.
+import { Type } from '@sinclair/typebox';
+import { converged, defineModule, failed, type Change } from '../../modules/contract.js';
+import { parseDuration } from '../../modules/lib/duration.js';
+import { OneOf } from '../../modules/lib/schema.js';
+import { Duration } from '../../schema/common.js';
+import { liveWatcher } from '../watcher/pidfile.js';
+import { ensureWatcher, stopWatcher, watcherPlan } from '../watcher/ensure.js';
+import { DEFAULT_TTL_MS, primaryAddress, type HostRegistryConfig } from './host-config.js';
+import { readJson, writeJson } from './json-file.js';
+import { openRegistry } from './open.js';
+import { configPath } from './paths.js';
+import { DEFAULT_PREFIX, type BackendConfig } from './types.js';
+import os from 'node:os';
+
+export const registrySchema = Type.Object(
+  {
+    backend: Type.Optional(OneOf(['embedded', 'etcd'], 'embedded (default): no server, each host keeps its own instances and the controller shares them at apply time; etcd: a shared etcd cluster, updated live.')),
+    endpoints: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'etcd client URLs, e.g. ["http://10.0.0.5:2379"] (backend etcd).' })),
+    prefix: Type.Optional(Type.String({ pattern: '^/', description: `Key prefix in etcd (default ${DEFAULT_PREFIX}).` })),
+    ttl: Type.Optional(Duration('How long a registration outlives its host going silent (default 10s): the watcher renews it every third of this.')),
+    host: Type.Optional(Type.String({ minLength: 1, description: "This host's name in the registry (default: its hostname); use {{inventory_hostname}} to match the inventory." })),
+    address: Type.Optional(Type.String({ minLength: 1, description: 'Address other hosts reach published ports at (default: the address of the interface of the default route).' })),
+    state: Type.Optional(OneOf(['started', 'stopped'], 'started (default): keep the watcher running; stopped: withdraw every registration and stop it.')),
+  },
+  { additionalProperties: false, description: 'Sets the service registry this host registers in and keeps its watcher (health checks, registrations, ambassadors) running.' },
+);
+
+export const registryModule = defineModule({
+  name: 'registry',
+  schema: registrySchema,
+  async plan(p, ctx) {
+    if (p.state === 'stopped') {
+      const w = liveWatcher();
+      if (!w) return converged({ watcher: null });
+      return { ok: true, changes: [{ summary: `stop the watcher (pid ${w.pid}) and withdraw its registrations`, cause: 'state: stopped', apply: async () => stopWatcher(w, 'SIGINT').then((r) => (r.ok ? { ok: true } : r)) }] };
+    }
+    const backend: BackendConfig =
+      (p.backend ?? 'embedded') === 'etcd' ? { kind: 'etcd', endpoints: p.endpoints ?? [], ...(p.prefix ? { prefix: p.prefix } : {}) } : { kind: 'embedded' };
+    if (backend.kind === 'etcd' && backend.endpoints.length === 0) return failed('registry.params', 'backend etcd needs endpoints, e.g. endpoints: ["http://10.0.0.5:2379"]');
+    const ttlMs = p.ttl === undefined ? DEFAULT_TTL_MS : parseDuration(p.ttl);
+    if (ttlMs === undefined || ttlMs < 1000) return failed('registry.params', `ttl: "${String(p.ttl)}" is not a duration of 1s or more`);
+    const want: HostRegistryConfig = { backend, host: p.host ?? os.hostname(), address: p.address ?? primaryAddress(), ttlMs };
+    const have = readJson<HostRegistryConfig>(configPath());
+    const changes: Change[] = [];
+    const data = { backend: backend.kind, host: want.host, address: want.address, ttlMs };
+    if (JSON.stringify(have) !== JSON.stringify(want)) {
+      changes.push({
+        summary: `registry: ${backend.kind}${backend.kind === 'etcd' ? ` at ${backend.endpoints.join(', ')}` : ''} as ${want.host} (${want.address}), ttl ${ttlMs / 1000}s`,
+        cause: have ? 'settings differ' : 'not configured',
+        diff: ctx.diff ? `--- ${configPath()}\n+++ ${configPath()}\n-${JSON.stringify(have ?? null)}\n+${JSON.stringify(want)}\n` : undefined,
+        apply: async () => {
+          // An unreachable etcd is said now, by the task, not later in the watcher's log.
+          if (backend.kind === 'etcd') {
+            const reg = await openRegistry(backend, want.host);
+            if (!reg.ok) return reg;
+            const probe = await reg.value.list('berth-probe');
+            await reg.value.close({ handover: true });
+            if (!probe.ok) return { ok: false, error: { ...probe.error, message: `etcd at ${backend.endpoints.join(', ')} does not answer: ${probe.error.message}` } };
+          }
+          writeJson(configPath(), want);
+          return { ok: true };
+        },
+      });
+    }
+    const w = watcherPlan();
+    if (w.action !== 'running' || changes.length > 0) {
+      changes.push({
+        summary: w.action === 'started' ? 'start the watcher' : w.action === 'replaced' ? `replace the watcher (pid ${w.pid}, agent ${w.from?.slice(0, 12)}) with this agent's` : `reload the watcher (pid ${w.pid})`,
+        cause: w.action === 'started' ? 'not running' : w.action === 'replaced' ? 'berth was upgraded' : 'settings changed',
+        apply: async () => {
+          const r = await ensureWatcher(ctx.facts);
+          return r.ok ? { ok: true, data: { watcher: r.value } } : r;
+        },
+      });
+    }
+    return { ok: true, changes, data: { ...data, watcher: w.pid ?? null } };
+  },
+});

@@ -1,0 +1,175 @@
+// The embedded registry (no server) on two lab hosts, through the same steps as the etcd test
+// where it can: a host knows its own instances at once, and the others' from the fleet view the
+// controller pushes at apply time (syncRegistry, run here against real agents). Between two
+// syncs, an ambassador learns of a remote instance's death only through haproxy's own checks;
+// that limit is tested too, so it stays what docs/registry.md says it is.
+//
+// h1: web-1 (:8081), the ambassador (web on 127.0.0.1:18080)
+// h2: web-1 (:8081), web-bad (no /healthz)
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { syncRegistry } from '../agent/registry/fleet-sync.js';
+import type { RegistryReport, ServiceInstance } from '../protocol/agent-protocol.js';
+import { connect, resolveTarget, type SshSession } from '../controller/ssh/index.js';
+import { testAgent, type TestAgent } from './modules/run-tasks.js';
+import { registryLab, requestCounts, requestLoop, type RegistryLab } from './registry-lab.js';
+
+let rl: RegistryLab;
+const sessions: SshSession[] = [];
+const agents: TestAgent[] = [];
+const figures: string[] = [];
+const TTL_S = 5;
+const webHealth = '{ http: { port: 80, path: /healthz }, interval: 1s, retries: 2 }';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** What the controller does at apply time: gather every host's report, push the fleet view. */
+async function sync() {
+  return syncRegistry(
+    agents.map((a, i) => ({
+      host: rl.hosts[i].name,
+      ask: async (body) => {
+        const r = await a.start.client.request(body).done;
+        return r.ok ? { ok: true as const, result: r.result } : { ok: false as const, error: r.error };
+      },
+    })),
+  );
+}
+const report = async (i: number): Promise<RegistryReport> => {
+  const r = await agents[i].start.client.request({ method: 'registry.instances', params: {} }).done;
+  if (!r.ok) throw new Error(r.error.message);
+  return r.result as RegistryReport;
+};
+const local = async (i: number) => (await report(i)).local.map((x: ServiceInstance) => `${x.host}/${x.id}`);
+const haproxyServers = async () => (await rl.ssh(rl.hosts[0], "grep -o 'server [^ ]*' /var/lib/berth/registry/ambassadors/default/haproxy.cfg || true")).stdout.split('\n').filter(Boolean).map((l) => l.slice(7)).sort();
+
+test.before(async () => {
+  rl = await registryLab('registry-embedded', 2);
+  for (const h of rl.hosts) {
+    const t = resolveTarget({ name: h.name, address: h.address, port: h.port, user: 'root', key: rl.lab.keyPath, known_hosts: rl.lab.knownHostsPath }, { sshConfigPath: null, env: {} });
+    if (!t.ok) throw new Error(t.error.message);
+    const s = await connect(t.value);
+    if (!s.ok) throw new Error(s.error.message);
+    sessions.push(s.value);
+    agents.push(await testAgent(s.value, h.name));
+  }
+  await rl.runWeb(rl.hosts[0], 'web-1', 8081);
+  await rl.runWeb(rl.hosts[1], 'web-1', 8081);
+  await rl.runWeb(rl.hosts[1], 'web-bad', 8082, false);
+});
+
+test.after(async () => {
+  if (figures.length) process.stdout.write(`\nregistry-embedded figures:\n${figures.map((f) => `  ${f}`).join('\n')}\n`);
+  for (const a of agents) a.close();
+  for (const s of sessions) s.close();
+  await rl?.down();
+});
+
+test('an instance unhealthy from the start is never registered; healthy ones are registered on their own host', async () => {
+  const r = await rl.apply(
+    'register',
+    `name: register
+plays:
+  - hosts: all
+    tasks:
+      - registry: { ttl: ${TTL_S}s, host: "{{inventory_hostname}}" }
+      - registration: { container: web-1, name: web, release: r1, health: ${webHealth}, deadline: 20s }
+  - hosts: h2
+    tasks:
+      - registration: { container: web-bad, name: web, health: ${webHealth}, deadline: 3s }
+        ignore_errors: true
+`,
+  );
+  const bad = r.ends('h2').at(-1)!;
+  assert.is(bad.status, 'failed');
+  assert.match(bad.message, /^web-bad was not healthy within 3(\.\d)? s .*HTTP 404/);
+  assert.equal(await local(0), ['h1/web-1']);
+  assert.equal(await local(1), ['h2/web-1'], 'web-bad is not among h2\'s registrations');
+  const rep = await report(1);
+  assert.is(rep.backend, 'embedded');
+  assert.equal(rep.instances.map((i) => [i.id, i.registered, i.address, i.port]), [['web-1', true, rl.hosts[1].ip, 8081]]);
+});
+
+test('the fleet view pushed at apply time lets h1\'s ambassador route to both healthy instances, and only to them', async () => {
+  const s = await sync();
+  assert.equal(s.pushed, ['h1', 'h2']);
+  assert.equal(s.services.web.map((i) => `${i.host}/${i.id}`), ['h1/web-1', 'h2/web-1'], 'what templates see as berth_services');
+  const r = await rl.apply('ambassador', `name: ambassador\nplays:\n  - hosts: h1\n    tasks:\n      - ambassador: { services: { web: { port: 18080 } }, repo: "{{berth_apt_repo}}" }\n`);
+  assert.is(r.code, 0, `${r.stderr}\n${JSON.stringify(r.ends('h1'))}`);
+  const counts = await requestCounts(rl, rl.hosts[0], 'http://127.0.0.1:18080/', 200);
+  figures.push(`200 requests through the ambassador: ${JSON.stringify(counts)}`);
+  assert.equal(Object.keys(counts).sort(), ['h1-web-1', 'h2-web-1']);
+  assert.is(counts['h1-web-1'] + counts['h2-web-1'], 200);
+});
+
+test('a local instance that turns unhealthy leaves the registry and the ambassador at once; it comes back when it recovers', async () => {
+  const loop = requestLoop(rl, rl.hosts[0], 'http://127.0.0.1:18080/', 30);
+  await sleep(1500);
+  const t0 = Number((await rl.ssh(rl.hosts[0], 'date +%s%3N; docker exec web-1 rm /www/healthz')).stdout.split('\n')[0]);
+  await until('h1/web-1 to leave the local registrations', async () => (await local(0)).length === 0);
+  const tDereg = Date.now();
+  await until('the ambassador config to drop h1', async () => !(await haproxyServers()).includes('h1_web-1'));
+  await sleep(2000);
+  const t1 = Number((await rl.ssh(rl.hosts[0], 'date +%s%3N; docker exec web-1 sh -c "echo ok > /www/healthz"')).stdout.split('\n')[0]);
+  await until('h1/web-1 back', async () => (await local(0)).includes('h1/web-1'));
+  await sleep(1500);
+  const lines = await loop.stop();
+  const lastBefore = lines.filter((l) => l.t < t1 && l.body === 'h1-web-1').at(-1)!;
+  figures.push(`local instance unhealthy -> deregistered: <= ${tDereg - t0} ms (polled); -> ambassador no longer routing to it: <= ${lastBefore.t - t0} ms`);
+  assert.ok(lines.filter((l) => l.t > lastBefore.t && l.t < t1).every((l) => l.body === 'h2-web-1'));
+  assert.ok(lines.some((l) => l.t > t1 && l.body === 'h1-web-1'), 'routed to again');
+});
+
+test('a remote instance killed between syncs stops getting traffic through haproxy\'s own checks, and leaves the view at the next sync', async () => {
+  const loop = requestLoop(rl, rl.hosts[0], 'http://127.0.0.1:18080/', 30);
+  await sleep(1000);
+  const t0 = Number((await rl.ssh(rl.hosts[1], 'P=$(docker inspect -f "{{.State.Pid}}" web-1); date +%s%3N; kill -9 $P')).stdout.split('\n')[0]);
+  await until('h2/web-1 to leave h2\'s registrations', async () => (await local(1)).length === 0, TTL_S * 1000);
+  const tDereg = Date.now();
+  assert.ok((await haproxyServers()).includes('h2_web-1'), 'h1 still has the old view: nothing told it yet');
+  await sleep(6000);
+  const lines = await loop.stop();
+  const lastBefore = lines.filter((l) => l.body === 'h2-web-1').at(-1)!;
+  const failedAfter = lines.filter((l) => l.t > t0 && l.body !== 'h1-web-1' && l.body !== 'h2-web-1').length;
+  figures.push(`remote instance killed -> deregistered on its host: <= ${tDereg - t0} ms; h1's ambassador (stale view: haproxy's own checks and redispatch) last answer from it ${t0 - lastBefore.t} ms before the kill; failed requests: ${failedAfter}`);
+  assert.ok(lines.filter((l) => l.t > t0 + 5000).every((l) => l.body === 'h1-web-1'), 'after fall x inter, haproxy sends everything to h1');
+  const s = await sync();
+  assert.equal(s.services.web.map((i) => i.host), ['h1']);
+  await until('the ambassador config to drop h2', async () => !(await haproxyServers()).includes('h2_web-1'));
+  await rl.ssh(rl.hosts[1], 'docker start web-1');
+  await until('h2/web-1 registered again on h2', async () => (await local(1)).includes('h2/web-1'));
+  await sync();
+  await until('the ambassador config to list h2 again', async () => (await haproxyServers()).includes('h2_web-1'));
+});
+
+test('a host whose watcher goes silent loses its registrations when they run out', async () => {
+  const watcher = JSON.parse((await rl.ssh(rl.hosts[1], 'cat /var/lib/berth/watcher/watcher.pid')).stdout).pid as number;
+  const t0 = Date.now();
+  await rl.ssh(rl.hosts[1], `kill -STOP ${watcher}`);
+  await until('h2/web-1 to run out', async () => (await local(1)).length === 0, (TTL_S + 3) * 1000);
+  figures.push(`watcher frozen -> its registration ran out: ${Date.now() - t0} ms (ttl ${TTL_S}s)`);
+  assert.ok(Date.now() - t0 >= (TTL_S * 2000) / 3 - 500, 'not before the expiry could come');
+  await rl.ssh(rl.hosts[1], `kill -CONT ${watcher}`);
+  await until('h2/web-1 renewed', async () => (await local(1)).includes('h2/web-1'));
+});
+
+test('berth services shows both hosts\' instances, whatever the backend', async () => {
+  const r = await rl.services(['web', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(rows.map((x: any) => [x.inventoryHost, x.id, x.health, x.registered, x.backend]), [
+    ['h1', 'web-1', 'healthy', true, 'embedded'],
+    ['h2', 'web-1', 'healthy', true, 'embedded'],
+  ]);
+});
+
+test.run();
