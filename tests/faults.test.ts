@@ -1,0 +1,336 @@
+// Faults during `berth apply`, on real lab hosts over real SSH: the controller killed, a host's
+// network cut, the agent killed, a full disk, a host whose clock is off. In each case the run
+// says clearly what happened to which host, the other hosts finish, and the next apply
+// converges everything. Every check looks at the hosts themselves (docker exec: it works
+// while a host's network is cut). A corrupted agent file is covered by apply.test.ts.
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { agentArtifact } from '../controller/agent/artifacts.js';
+import { startAgent } from '../controller/agent/start-agent.js';
+import type { HostTransport } from '../controller/transport.js';
+import { PROTOCOL_VERSION, READY_MARKER, encodeFrame } from '../protocol/agent-protocol.js';
+import { networkName } from '../providers/lab/names.js';
+import { startLab, type LabHost, type TestLab } from './helpers/lab.js';
+
+const root = new URL('..', import.meta.url).pathname;
+let lab: TestLab;
+
+type Ev = Record<string, any> & { type: string };
+interface Run {
+  code: number | null;
+  events: Ev[];
+  stdout: string;
+  stderr: string;
+}
+
+/** `berth ...` with --json events; onEvent may act on the run (kill it, cut a host off). */
+function berth(args: string[], opts: { env?: NodeJS.ProcessEnv; onEvent?: (e: Ev, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'bin/berth.js'), ...args], { cwd: root, env: { ...process.env, CI: 'true', ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    const events: Ev[] = [];
+    // A fault must never hang the run: past this the test fails instead of waiting forever.
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      stdout += d;
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) {
+        if (!l.startsWith('{')) continue;
+        const e = JSON.parse(l) as Ev;
+        events.push(e);
+        opts.onEvent?.(e, child);
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, events, stdout, stderr });
+    });
+  });
+}
+
+/** A command run on the host itself, not over SSH. */
+const onHost = (h: LabHost, script: string): string => execFileSync('docker', ['exec', h.container, 'sh', '-c', script], { encoding: 'utf8' }).trim();
+const yes = (h: LabHost, test: string): boolean => onHost(h, `if ${test}; then echo yes; else echo no; fi`) === 'yes';
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** The agent is gone from a host (it must never outlive its controller for long). */
+async function agentGone(h: LabHost, withinMs: number): Promise<boolean> {
+  const end = Date.now() + withinMs;
+  for (;;) {
+    // The bracket keeps pgrep's own command line from matching.
+    if (onHost(h, "pgrep -f '[b]erth/agent/' || true") === '') return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Puts a host back on the lab network. Docker gives its published sshd port a new number
+ * then: the inventory and known_hosts follow, as an operator's would for a host back at a
+ * new address (same host key).
+ */
+function reconnect(h: LabHost, net: string): void {
+  execFileSync('docker', ['network', 'connect', net, h.container]);
+  const port = Number(/:(\d+)\s*$/m.exec(execFileSync('docker', ['port', h.container, '22/tcp'], { encoding: 'utf8' }))?.[1]);
+  assert.ok(port > 0, `${h.name} publishes sshd again`);
+  writeFileSync(lab.inventoryPath, readFileSync(lab.inventoryPath, 'utf8').replace(new RegExp(`(\\n    port: )${h.port}\\n`), `$1${port}\n`));
+  const key = readFileSync(lab.knownHostsPath, 'utf8').split('\n').find((l) => l.startsWith(`[127.0.0.1]:${h.port} `));
+  if (key) appendFileSync(lab.knownHostsPath, `${key.replace(`:${h.port} `, `:${port} `)}\n`);
+  h.port = port;
+}
+
+function playbook(name: string, lines: string[]): string {
+  const path = join(lab.dir, `${name}.yml`);
+  writeFileSync(path, [`name: ${name}`, 'plays:', '  - hosts: all', '    tasks:', ...lines.map((l) => `      ${l}`), ''].join('\n'));
+  return path;
+}
+
+const recapOf = (r: Run): Record<string, { ok: number; changed: number; failed: number; unreachable: boolean }> => r.events.find((e) => e.type === 'recap')?.hosts ?? {};
+
+test.before(async () => {
+  lab = await startLab({ name: 'faults', hosts: 3 });
+  // Lab hosts have no Node: the first run pushes it. Done here so every fault below hits a
+  // host that already has its agent, as on a fleet in use.
+  const warm = await berth(['apply', playbook('warm', ['- ping:']), '-i', lab.inventoryPath, '--json']);
+  if (warm.code !== 0) throw new Error(`warm-up apply failed: ${warm.stderr}${warm.stdout.slice(-2000)}`);
+});
+
+test('a hello that arrives in the same read as the ready marker is not lost (a busy controller)', async () => {
+  // Under load ssh2 hands over several chunks in one read loop; the hello used to be emitted
+  // while no listener was attached, and that host's start then waited forever.
+  const fake: HostTransport = {
+    bytesSent: 0,
+    close() {},
+    exec: async () => assert.unreachable('no upload expected') as never,
+    async spawn(cmd) {
+      const nonce = /exec "\$N" "\$A" ([0-9a-f]+)/.exec(cmd)![1];
+      const stdout = new PassThrough();
+      stdout.push(`${READY_MARKER} ${nonce}\n`);
+      stdout.push(encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, agentSha256: agentArtifact().sha256, pid: 1, facts: {} as never }));
+      return { ok: true, value: { stdout, stderr: new PassThrough(), write: () => true, end() {}, onExit() {}, close() {} } };
+    },
+  };
+  const started = await Promise.race([startAgent(fake, { become: false, host: 'busy' }), new Promise<'hung'>((r) => setTimeout(() => r('hung'), 3000))]);
+  assert.ok(started !== 'hung' && started.ok, 'the agent start completed');
+});
+
+test('the controller killed mid-transfer (SIGKILL): no partial file, no agent left behind, the next apply converges', async () => {
+  const big = randomBytes(24 << 20);
+  writeFileSync(join(lab.dir, 'big.bin'), big);
+  for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');
+  const pb = playbook('killed', [
+    '- copy: { src: big.bin, dest: /srv/faults/big.bin, mode: "0600" }',
+    '- command: [sh, -c, "sleep 2 && touch /srv/faults/slow-done"]',
+    '- copy: { content: "after\\n", dest: /srv/faults/after.txt }',
+  ]);
+  let killed = false;
+  const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], {
+    onEvent: (e, child) => {
+      // The moment the first host starts receiving the 24 MB file.
+      if (e.type === 'task-start' && e.task === 0 && !killed) {
+        killed = true;
+        setTimeout(() => child.kill('SIGKILL'), 150);
+      }
+    },
+  });
+  assert.ok(killed, `the run reached the copy: ${r.stderr}`);
+  assert.is(r.code, null, 'the controller died by SIGKILL');
+  for (const h of lab.hosts) {
+    assert.ok(await agentGone(h, 15_000), `${h.name}: the agent exits once its controller is gone`);
+    const has = yes(h, 'test -e /srv/faults/big.bin');
+    if (has) assert.is(onHost(h, 'sha256sum /srv/faults/big.bin | cut -d" " -f1'), sha256(big), `${h.name}: a big.bin that exists is complete`);
+    assert.is(onHost(h, 'ls -A /srv/faults | grep -c "\\.tmp$" || true'), '0', `${h.name}: no temp file beside the destination`);
+    assert.is(onHost(h, 'ls -A /var/lib/berth/blobs 2>/dev/null | grep -c "\\.tmp$" || true'), '0', `${h.name}: no partial blob kept`);
+    assert.not.ok(yes(h, 'test -e /srv/faults/after.txt'), `${h.name}: nothing started after the controller died`);
+  }
+
+  const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(again.code, 0, again.stderr + again.stdout.slice(-2000));
+  for (const h of lab.hosts) {
+    assert.is(onHost(h, 'sha256sum /srv/faults/big.bin | cut -d" " -f1'), sha256(big), `${h.name}: big.bin converged`);
+    assert.is(onHost(h, 'cat /srv/faults/after.txt'), 'after');
+  }
+});
+
+test('the controller killed mid-task (SIGKILL): the host finishes that task, starts no other, the next apply converges', async () => {
+  for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');
+  const pb = playbook('killed-slow', [
+    '- command: [sh, -c, "sleep 2 && touch /srv/faults/slow-done"]',
+    '- copy: { content: "after\\n", dest: /srv/faults/after.txt }',
+  ]);
+  let killed = false;
+  const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], {
+    onEvent: (e, child) => {
+      if (e.type === 'task-start' && !killed) {
+        killed = true;
+        setTimeout(() => child.kill('SIGKILL'), 300);
+      }
+    },
+  });
+  assert.is(r.code, null);
+  for (const h of lab.hosts) {
+    assert.ok(await agentGone(h, 15_000), `${h.name}: the agent exits after its current task`);
+    assert.ok(yes(h, 'test -e /srv/faults/slow-done'), `${h.name}: the task in progress was finished, not cut off`);
+    assert.not.ok(yes(h, 'test -e /srv/faults/after.txt'), `${h.name}: no task started after the controller died`);
+  }
+  const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(again.code, 0, again.stderr);
+  for (const h of lab.hosts) assert.is(onHost(h, 'cat /srv/faults/after.txt'), 'after');
+});
+
+test("a host's network cut mid-run: reported as unreachable, the others finish (exit 3), the next apply converges", async () => {
+  const [h1, h2, h3] = lab.hosts;
+  for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');
+  // Keepalives as an operator would set them for a fleet (ssh_config): a silent host is given
+  // up after about 3 s instead of OpenSSH-like defaults of 30 s.
+  const sshConfig = join(lab.dir, 'ssh_config');
+  writeFileSync(sshConfig, 'Host *\n  ServerAliveInterval 1\n  ServerAliveCountMax 3\n');
+  const pb = playbook('net-cut', [
+    '- command: [sh, -c, "sleep 3 && touch /srv/faults/net-1"]',
+    '- copy: { content: "net\\n", dest: /srv/faults/net-2 }',
+  ]);
+  const net = networkName(lab.name);
+  let cut = false;
+  let r: Run;
+  try {
+    r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], {
+      env: { BERTH_SSH_CONFIG: sshConfig },
+      onEvent: (e) => {
+        if (e.type === 'task-start' && e.host === h2.name && !cut) {
+          cut = true;
+          execFileSync('docker', ['network', 'disconnect', net, h2.container]);
+        }
+      },
+    });
+  } finally {
+    if (cut) reconnect(h2, net);
+  }
+  assert.ok(cut, 'the run reached h2');
+  assert.is(r.code, 3, `exit 3 (a host unreachable), got ${r.code}: ${r.stderr}`);
+  const lost = r.events.filter((e) => (e.type === 'host-failed' || e.type === 'host-unreachable') && e.host === h2.name);
+  assert.is(lost.length, 1, 'h2 is reported once');
+  assert.match(lost[0].error.message, /connection/i, lost[0].error.message);
+  const recap = recapOf(r);
+  assert.is(recap[h2.name].unreachable, true, 'the recap says h2 was unreachable');
+  for (const h of [h1, h3]) {
+    assert.is(recap[h.name].failed, 0);
+    assert.is(onHost(h, 'cat /srv/faults/net-2'), 'net', `${h.name} finished its plan`);
+  }
+
+  const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], { env: { BERTH_SSH_CONFIG: sshConfig } });
+  assert.is(again.code, 0, again.stderr + again.stdout.slice(-1500));
+  assert.is(onHost(h2, 'cat /srv/faults/net-2'), 'net', 'h2 converged once back');
+});
+
+test('the agent killed on a host mid-task: that host is reported (exit 1), the others finish, the next apply converges', async () => {
+  const [h1, h2, h3] = lab.hosts;
+  for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');
+  const pb = playbook('agent-killed', [
+    '- command: [sh, -c, "sleep 2 && touch /srv/faults/k-1"]',
+    '- copy: { content: "k\\n", dest: /srv/faults/k-2 }',
+  ]);
+  let killed = false;
+  const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], {
+    onEvent: (e) => {
+      if (e.type === 'task-start' && e.host === h2.name && !killed) {
+        killed = true;
+        onHost(h2, "pkill -f '[b]erth/agent/'");
+      }
+    },
+  });
+  assert.ok(killed);
+  assert.is(r.code, 1, r.stderr);
+  const failed = r.events.filter((e) => e.type === 'host-failed' && e.host === h2.name);
+  assert.is(failed.length, 1, 'h2 is reported once');
+  assert.match(failed[0].error.message, /agent .*(killed|SIGTERM)/, failed[0].error.message);
+  for (const h of [h1, h3]) assert.is(onHost(h, 'cat /srv/faults/k-2'), 'k', `${h.name} finished its plan`);
+  assert.not.ok(yes(h2, 'test -e /srv/faults/k-2'), 'nothing ran on h2 after its agent died');
+
+  const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(again.code, 0, again.stderr);
+  assert.is(onHost(h2, 'cat /srv/faults/k-2'), 'k');
+});
+
+test('a full disk: the copy fails with ENOSPC, no partial file is left, the others finish; with room again it converges', async () => {
+  const [h1, h2, h3] = lab.hosts;
+  const blob = randomBytes(2 << 20);
+  writeFileSync(join(lab.dir, 'two-mb.bin'), blob);
+  for (const h of lab.hosts) onHost(h, 'umount /srv/full 2>/dev/null; rm -rf /srv/full && mkdir -p /srv/full');
+  onHost(h1, 'mount -t tmpfs -o size=1m tmpfs /srv/full');
+  try {
+    const pb = playbook('disk-full', ['- copy: { src: two-mb.bin, dest: /srv/full/two-mb.bin }', '- copy: { content: "ok\\n", dest: /srv/full/after.txt }']);
+    const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+    assert.is(r.code, 1, r.stderr);
+    const end = r.events.find((e) => e.type === 'task-end' && e.host === h1.name && e.task === 0);
+    assert.is(end?.status, 'failed');
+    assert.match(end?.message ?? '', /ENOSPC|no space left/i, end?.message);
+    assert.match(end?.message ?? '', /\/srv\/full\/two-mb\.bin/, 'the message names the file');
+    assert.is(onHost(h1, 'ls -A /srv/full'), '', 'h1: no partial file, no temp file');
+    for (const h of [h2, h3]) assert.is(onHost(h, 'sha256sum /srv/full/two-mb.bin | cut -d" " -f1'), sha256(blob), `${h.name} finished`);
+
+    onHost(h1, 'umount /srv/full');
+    const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+    assert.is(again.code, 0, again.stderr);
+    assert.is(onHost(h1, 'sha256sum /srv/full/two-mb.bin | cut -d" " -f1'), sha256(blob));
+  } finally {
+    onHost(h1, 'umount /srv/full 2>/dev/null || true');
+  }
+});
+
+/** libfaketime on the controller machine (Debian's package, installed once if missing). */
+function faketimeLibrary(): string {
+  const lib = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+  if (!existsSync(lib)) {
+    execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-qq', '--no-install-recommends', 'libfaketime'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  return lib;
+}
+
+test('a host whose clock is 2 days behind: the run converges as elsewhere, and its facts carry the host\'s time', async () => {
+  // Containers share the kernel's clock, so the real clock is never touched: libfaketime,
+  // preloaded through sshd's SetEnv on h3 only, gives its SSH sessions (the agent and what it
+  // runs) a clock 2 days behind. sshd itself stays on the real clock (its pre-auth sandbox
+  // does not survive the preload). berth does not warn about the skew; facts.time shows it.
+  const h3 = lab.hosts[2];
+  const dropIn = '/etc/ssh/sshd_config.d/zz-berth-faketime.conf';
+  execFileSync('docker', ['cp', faketimeLibrary(), `${h3.container}:/usr/local/lib/libfaketime.so.1`]);
+  onHost(h3, `echo "SetEnv LD_PRELOAD=/usr/local/lib/libfaketime.so.1 FAKETIME=-2d" > ${dropIn} && kill -HUP $(pgrep -o -x sshd)`);
+  try {
+    const skew = Date.now() / 1000 - Number(onHost(h3, 'LD_PRELOAD=/usr/local/lib/libfaketime.so.1 FAKETIME=-2d date +%s'));
+    assert.ok(Math.abs(skew - 2 * 86400) < 120, `h3's clock is 2 days behind (${Math.round(skew)} s)`);
+    for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');
+    const pb = playbook('clock', [
+      '- command: [echo, "{{facts.time}}"]',
+      '- copy: { content: "clock\\n", dest: /srv/faults/clock.txt }',
+      '- file: { path: /srv/faults/touched, state: touch }',
+    ]);
+    const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+    assert.is(r.code, 0, JSON.stringify(r.events.filter((e) => /unreachable|failed/.test(e.type))) + r.stderr);
+    const reported = Object.fromEntries(r.events.filter((e) => e.type === 'output').map((e) => [e.host, (Date.now() - Date.parse(e.line)) / 1000]));
+    assert.ok(Math.abs(reported.h3 - 2 * 86400) < 300, `facts.time of h3 is 2 days behind (${reported.h3} s)`);
+    for (const h of ['h1', 'h2']) assert.ok(Math.abs(reported[h]) < 300, `facts.time of ${h} is the real time (${reported[h]} s)`);
+    for (const h of lab.hosts) assert.is(onHost(h, 'cat /srv/faults/clock.txt'), 'clock');
+    // Converged: a second run changes nothing but the command (which always runs).
+    const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+    assert.is(again.code, 0);
+    assert.is(recapOf(again).h3.changed, 1, 'on h3 only the command ran again');
+  } finally {
+    onHost(h3, `rm -f ${dropIn} /usr/local/lib/libfaketime.so.1 && kill -HUP $(pgrep -o -x sshd)`);
+  }
+});
+
+test.after(async () => {
+  await lab?.down();
+});
+
+test.run();
