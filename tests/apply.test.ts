@@ -1,7 +1,7 @@
 // `berth apply` end to end over real SSH on lab hosts (real sshd, hosts with no Node): the agent
 // is pushed once and reused, a corrupted agent is replaced, an unreachable host is reported
 // while the others go on, become through sudo, Ctrl-C, and bad input that connects nowhere.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -9,42 +9,11 @@ import * as assert from 'uvu/assert';
 import { agentArtifact } from '../controller/agent/artifacts.js';
 import { startAgent } from '../controller/agent/start-agent.js';
 import { connect, resolveTarget } from '../controller/ssh/index.js';
+import { berth, type Ev, type Run } from './helpers/berth-cli.js';
 import { startLab, type TestLab } from './helpers/lab.js';
 
-const root = new URL('..', import.meta.url).pathname;
 let lab: TestLab;
 
-type Ev = Record<string, any> & { type: string };
-interface Run {
-  code: number | null;
-  events: Ev[];
-  stdout: string;
-  stderr: string;
-}
-
-function berth(args: string[], opts: { onEvent?: (e: Ev, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'bin/berth.js'), ...args], { cwd: root, env: { ...process.env, CI: 'true' } });
-    let stdout = '';
-    let stderr = '';
-    const events: Ev[] = [];
-    let partial = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      stdout += d;
-      const lines = (partial + d).split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) {
-        if (!l.startsWith('{')) continue;
-        const e = JSON.parse(l) as Ev;
-        events.push(e);
-        opts.onEvent?.(e, child);
-      }
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, events, stdout, stderr }));
-  });
-}
 
 const ssh = (host: { port: number }, cmd: string, user = 'root') =>
   execFileSync('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-i', lab.keyPath, '-p', String(host.port), `${user}@127.0.0.1`, cmd], { encoding: 'utf8' }).trim();
