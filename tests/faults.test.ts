@@ -3,7 +3,7 @@
 // says clearly what happened to which host, the other hosts finish, and the next apply
 // converges everything. Every check looks at the hosts themselves (docker exec: it works
 // while a host's network is cut). A corrupted agent file is covered by apply.test.ts.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,48 +15,11 @@ import { startAgent } from '../controller/agent/start-agent.js';
 import type { HostTransport } from '../controller/transport.js';
 import { PROTOCOL_VERSION, READY_MARKER, encodeFrame } from '../protocol/agent-protocol.js';
 import { networkName } from '../providers/lab/names.js';
+import { berth, type Run } from './helpers/berth-cli.js';
 import { startLab, type LabHost, type TestLab } from './helpers/lab.js';
 
-const root = new URL('..', import.meta.url).pathname;
 let lab: TestLab;
 
-type Ev = Record<string, any> & { type: string };
-interface Run {
-  code: number | null;
-  events: Ev[];
-  stdout: string;
-  stderr: string;
-}
-
-/** `berth ...` with --json events; onEvent may act on the run (kill it, cut a host off). */
-function berth(args: string[], opts: { env?: NodeJS.ProcessEnv; onEvent?: (e: Ev, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'bin/berth.js'), ...args], { cwd: root, env: { ...process.env, CI: 'true', ...opts.env } });
-    let stdout = '';
-    let stderr = '';
-    let partial = '';
-    const events: Ev[] = [];
-    // A fault must never hang the run: past this the test fails instead of waiting forever.
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      stdout += d;
-      const lines = (partial + d).split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) {
-        if (!l.startsWith('{')) continue;
-        const e = JSON.parse(l) as Ev;
-        events.push(e);
-        opts.onEvent?.(e, child);
-      }
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, events, stdout, stderr });
-    });
-  });
-}
 
 /** A command run on the host itself, not over SSH. */
 const onHost = (h: LabHost, script: string): string => execFileSync('docker', ['exec', h.container, 'sh', '-c', script], { encoding: 'utf8' }).trim();
