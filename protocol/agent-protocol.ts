@@ -306,7 +306,10 @@ export function encodeFrame(frame: ControllerFrame | AgentFrame): string {
  * guessed at.
  */
 export class FrameReader<F> {
-  private buf = '';
+  // The unterminated tail, kept as pieces: joining once per frame keeps a large frame that
+  // arrives in many chunks linear in its size, instead of rescanning it on every chunk.
+  private parts: string[] = [];
+  private size = 0;
   private dead = false;
 
   constructor(
@@ -316,11 +319,14 @@ export class FrameReader<F> {
 
   push(chunk: string): void {
     if (this.dead) return;
-    this.buf += chunk;
+    let start = 0;
     let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
+    while ((nl = chunk.indexOf('\n', start)) >= 0) {
+      const piece = chunk.slice(start, nl);
+      const line = this.parts.length ? this.parts.join('') + piece : piece;
+      this.parts = [];
+      this.size = 0;
+      start = nl + 1;
       if (line.length === 0) continue;
       if (line.length > MAX_FRAME_BYTES) return this.fail('protocol.frame-too-large', `frame of ${line.length} bytes exceeds ${MAX_FRAME_BYTES}`);
       let frame: F;
@@ -332,12 +338,16 @@ export class FrameReader<F> {
       this.onFrame(frame);
       if (this.dead) return;
     }
-    if (this.buf.length > MAX_FRAME_BYTES) this.fail('protocol.frame-too-large', `unterminated frame exceeds ${MAX_FRAME_BYTES} bytes`);
+    if (start < chunk.length) {
+      this.parts.push(chunk.slice(start));
+      this.size += chunk.length - start;
+      if (this.size > MAX_FRAME_BYTES) this.fail('protocol.frame-too-large', `unterminated frame exceeds ${MAX_FRAME_BYTES} bytes`);
+    }
   }
 
   private fail(code: string, message: string): void {
     this.dead = true;
-    this.buf = '';
+    this.parts = [];
     this.onError({ code, message });
   }
 }
