@@ -65,7 +65,9 @@ export function prepareBuild(input: BuildInput, blobs: BlobRegistry | null, base
   if (!cache) scans.set(blobs!, (cache = new Map()));
   const hit = cache.get(key);
   if (hit) return hit;
-  const scanned = scanContext(root, dockerfile, blobs ? (p) => blobs.addFile(p) : hashFileSync);
+  // Read here rather than through blobs.addFile, whose per-path memo would keep a file's first
+  // content for the registry's lifetime; the fingerprint above already spares re-reading.
+  const scanned = scanContext(root, dockerfile, blobs ? (p) => blobs.add(readFileSync(p)) : hashFileSync);
   let r: Result<BuildSpec>;
   if (!scanned.ok) {
     r = err(badInput(scanned.code, scanned.message, where, 'context is relative to the folder of the playbook'));
