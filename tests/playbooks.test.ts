@@ -21,12 +21,17 @@ test('the examples are there: demo, rolling upgrade, sidecars', () => {
   for (const name of ['playbooks/demo.yml', 'playbooks/rolling-upgrade.yml', 'playbooks/sidecars.yml']) assert.ok(examples.includes(name), name);
 });
 
+// host-prep.yml is the host-configuration example: tasks only, on purpose.
+const hostOnly = new Set(['playbooks/host-prep.yml']);
+
 for (const file of examples) {
-  test(`${file} is a valid playbook with services`, () => {
+  test(`${file} is a valid playbook${hostOnly.has(file) ? ' of host tasks' : ' with services'}`, () => {
     const r = loadPlaybook(join(root, file));
     assert.ok(r.ok, r.ok ? '' : r.error.map(formatProblem).join('\n'));
     const services = r.value.data.plays.flatMap((p) => Object.keys(p.services ?? {}));
-    assert.ok(services.length > 0, 'shows at least one service');
+    const tasks = r.value.data.plays.flatMap((p) => p.tasks ?? []);
+    if (hostOnly.has(file)) assert.ok(tasks.length >= 20, 'twenty host tasks');
+    else assert.ok(services.length > 0, 'shows at least one service');
   });
 }
 
