@@ -75,7 +75,8 @@ export function tables(samples: Sample[], skipped: string[]): string[] {
   const med = (n: number, phase: Phase, tool: ToolId, f: (s: Sample) => number) => median(cells(n, phase, tool).map(f));
   const runs = (n: number, phase: Phase, tool: ToolId) => cells(n, phase, tool).length;
   const flag = (n: number, phase: Phase, tool: ToolId) => (cells(n, phase, tool).some((s) => s.problem) ? ' ⚠' : '');
-  const rows = (f: (n: number, phase: Phase) => string[]) => ns.flatMap((n) => (['cold', 'no-op'] as Phase[]).map((p) => [String(n), p, ...f(n, p)]));
+  const measured = (n: number, p: Phase) => samples.some((s) => s.n === n && s.phase === p);
+  const rows = (f: (n: number, phase: Phase) => string[]) => ns.flatMap((n) => (['cold', 'no-op'] as Phase[]).filter((p) => measured(n, p)).map((p) => [String(n), p, ...f(n, p)]));
   const tools: ToolId[] = ['berth', 'mitogen', 'ansible'];
 
   const out: string[] = [];
