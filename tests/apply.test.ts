@@ -1,7 +1,6 @@
 // `berth apply` end to end over real SSH on lab hosts (real sshd, hosts with no Node): the agent
 // is pushed once and reused, a corrupted agent is replaced, an unreachable host is reported
 // while the others go on, become through sudo, Ctrl-C, and bad input that connects nowhere.
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -10,13 +9,12 @@ import { agentArtifact } from '../controller/agent/artifacts.js';
 import { startAgent } from '../controller/agent/start-agent.js';
 import { connect, resolveTarget } from '../controller/ssh/index.js';
 import { berth, type Ev, type Run } from './helpers/berth-cli.js';
-import { startLab, type TestLab } from './helpers/lab.js';
+import { sshLabSync, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 
 let lab: TestLab;
 
 
-const ssh = (host: { port: number }, cmd: string, user = 'root') =>
-  execFileSync('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-i', lab.keyPath, '-p', String(host.port), `${user}@127.0.0.1`, cmd], { encoding: 'utf8' }).trim();
+const ssh = (host: LabHost, cmd: string, user = 'root') => sshLabSync(lab, host, cmd, user);
 
 function playbook(name: string, yaml: string): string {
   const path = join(lab.dir, `${name}.yml`);

@@ -1,13 +1,13 @@
 // The host-preparation example (playbooks/host-prep.yml, 20 tasks over most modules) converges
 // 3 lab hosts, every result checked on the hosts themselves, and a second apply changes nothing.
 // Prints the median of 5 no-op applies (never asserted: tests do not judge time).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
-import { startLab, type TestLab } from './helpers/lab.js';
+import { sshLabSync, startLab, type TestLab } from './helpers/lab.js';
 
 const root = new URL('..', import.meta.url).pathname;
 let lab: TestLab;
@@ -18,8 +18,7 @@ const apply = () => {
   const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
   return { code: r.status, events, stderr: r.stderr, recap: events.find((e) => e.type === 'recap')?.hosts as Record<string, { ok: number; changed: number; failed: number }> };
 };
-const ssh = (port: number, cmd: string) =>
-  execFileSync('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-i', lab.keyPath, '-p', String(port), 'root@127.0.0.1', cmd], { encoding: 'utf8' }).trim();
+const ssh = (port: number, cmd: string) => sshLabSync(lab, lab.hosts.find((h) => h.port === port)!, cmd);
 
 test.before(async () => {
   lab = await startLab({ name: 'host-prep', hosts: 3 });

@@ -17,7 +17,7 @@ import { connect, resolveTarget, type SshSession } from '../controller/ssh/index
 import { scanContext } from '../modules/lib/docker-context.js';
 import { dockerfileBases } from '../modules/lib/docker-dockerfile.js';
 import { ensureTools } from '../providers/lab/apt-tools.js';
-import { startLab, type LabHost, type TestLab } from './helpers/lab.js';
+import { sshLab, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 import { ran, testAgent, type TaskSpec, type TestAgent } from './modules/run-tasks.js';
 
 const pexec = promisify(execFile);
@@ -31,15 +31,7 @@ const hosts: Array<{ host: LabHost; session: SshSession; agent: TestAgent }> = [
 /** Images this file made on the controller's engine, removed at the end. */
 const controllerImages = new Set<string>();
 
-async function onHost(h: LabHost, cmd: string): Promise<{ code: number; stdout: string }> {
-  try {
-    const r = await pexec('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null', '-i', lab.keyPath, '-p', String(h.port), `root@${h.address}`, cmd], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout: r.stdout.trim() };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string };
-    return { code: typeof x.code === 'number' ? x.code : 1, stdout: (x.stdout ?? '').trim() };
-  }
-}
+const onHost = (h: LabHost, cmd: string) => sshLab(lab, h, cmd);
 
 /** `docker image inspect` on the host: the image's ID, or '' when the host has no such image. */
 const imageId = async (h: LabHost, ref: string) => (await onHost(h, `docker image inspect --format '{{.Id}}' ${ref} 2>/dev/null`)).stdout;

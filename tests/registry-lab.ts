@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { networkName } from '../providers/lab/names.js';
-import { startLab, type LabHost, type TestLab } from './helpers/lab.js';
+import { sshArgs, sshLab, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 
 const pexec = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
@@ -103,16 +103,7 @@ export async function registryLab(name: string, hosts: number, opts: { etcd?: bo
     await lab.down();
   };
   try {
-    const sshArgs = (host: LabHost, cmd: string) => ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null', '-i', lab.keyPath, '-p', String(host.port), `root@${host.address}`, cmd];
-    const ssh = async (host: LabHost, cmd: string, timeoutMs = 120_000) => {
-      try {
-        const r = await pexec('ssh', sshArgs(host, cmd), { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs });
-        return { code: 0, stdout: r.stdout.trim(), stderr: r.stderr };
-      } catch (e) {
-        const x = e as { code?: number; stdout?: string; stderr?: string };
-        return { code: typeof x.code === 'number' ? x.code : 1, stdout: (x.stdout ?? '').trim(), stderr: x.stderr ?? '' };
-      }
-    };
+    const ssh = (host: LabHost, cmd: string, timeoutMs = 120_000) => sshLab(lab, host, cmd, { timeoutMs });
     const node = (argv: string[], outFile?: string) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, argv, { cwd: root, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -158,7 +149,7 @@ plays:
       gateway,
       etcdUrl: etcd?.url,
       ssh,
-      sshSpawn: (host, cmd) => spawn('ssh', sshArgs(host, cmd), { stdio: ['ignore', 'pipe', 'pipe'] }),
+      sshSpawn: (host, cmd) => spawn('ssh', sshArgs(lab, host, cmd), { stdio: ['ignore', 'pipe', 'pipe'] }),
       apply,
       services: (args) => node(['--import', 'tsx', join(root, 'tests/registry-cli.ts'), 'services', ...args, '-i', lab.inventoryPath]),
       async runWeb(host, cname, hostPort, healthy = true) {

@@ -3,33 +3,21 @@
 // it, runs dockerd under its own supervisor, and restarts it only when daemon.json changed.
 // Every claim is checked on the host itself (docker over ssh, pids from /proc), not only in
 // berth's report.
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { connect, resolveTarget, type SshSession } from '../controller/ssh/index.js';
-import { startLab, type LabHost, type TestLab } from './helpers/lab.js';
+import { sshLab, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 import { ran, testAgent, type TaskSpec, type TestAgent } from './modules/run-tasks.js';
 
-const pexec = promisify(execFile);
 let lab: TestLab;
 let host: LabHost;
 let session: SshSession;
 let agent: TestAgent;
 let aptRepo: string;
 
-/** A command on the host through OpenSSH, independent of berth's own SSH and agent. */
-async function onHost(cmd: string): Promise<{ code: number; stdout: string }> {
-  try {
-    const r = await pexec('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null', '-i', lab.keyPath, '-p', String(host.port), `root@${host.address}`, cmd]);
-    return { code: 0, stdout: r.stdout.trim() };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string };
-    return { code: typeof x.code === 'number' ? x.code : 1, stdout: (x.stdout ?? '').trim() };
-  }
-}
+const onHost = (cmd: string) => sshLab(lab, host, cmd);
 
 async function connectAgent(): Promise<void> {
   const target = resolveTarget({ name: host.name, address: host.address, port: host.port, user: 'root', key: lab.keyPath, known_hosts: lab.knownHostsPath }, { sshConfigPath: null, env: {} });

@@ -2,13 +2,11 @@
 // lab/busybox image, plus ways to apply playbooks and look at the engine directly over ssh.
 // The engine is prepared by berth itself (package + shell tasks) in prepareEngine(); once the
 // `runtime` module lands, that one function is all that changes.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { startLab, type LabHost, type TestLab } from './helpers/lab.js';
+import { sshLab, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 
-const pexec = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
 
 export type Ev = Record<string, any> & { type: string };
@@ -43,15 +41,7 @@ export interface ServicesLab {
 
 export async function servicesLab(name: string, hosts: number): Promise<ServicesLab> {
   const lab = await startLab({ name, hosts });
-  const ssh = async (host: LabHost, cmd: string) => {
-    try {
-      const r = await pexec('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null', '-i', lab.keyPath, '-p', String(host.port), `root@${host.address}`, cmd], { maxBuffer: 64 * 1024 * 1024 });
-      return { code: 0, stdout: r.stdout.trim(), stderr: r.stderr };
-    } catch (e) {
-      const x = e as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof x.code === 'number' ? x.code : 1, stdout: (x.stdout ?? '').trim(), stderr: x.stderr ?? '' };
-    }
-  };
+  const ssh = (host: LabHost, cmd: string) => sshLab(lab, host, cmd);
   const file = (fileName: string, text: string) => {
     const path = join(lab.dir, fileName);
     writeFileSync(path, text);

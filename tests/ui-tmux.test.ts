@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startLab, type TestLab } from './helpers/lab.js';
+import { sshLabSync, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const captures = process.env.BERTH_CAPTURES ? resolve(root, process.env.BERTH_CAPTURES) : undefined;
@@ -19,8 +19,7 @@ const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
 let lab: TestLab;
 
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-const ssh = (host: { port: number }, cmd: string) =>
-  execFileSync('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-i', lab.keyPath, '-p', String(host.port), 'root@127.0.0.1', cmd], { encoding: 'utf8' });
+const ssh = (host: LabHost, cmd: string) => sshLabSync(lab, host, cmd);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function ensureTmux(): void {

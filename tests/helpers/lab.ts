@@ -1,6 +1,7 @@
 // A lab for test files: the same code as `berth lab up`, with the lab's state (key, known_hosts,
 // inventory) in a temp dir so tests never touch an operator's labs. The real lab name gets the
 // test process's pid appended, so two runs of the same file (or two engineers) never collide.
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -98,4 +99,34 @@ export async function startLab(opts: { name: string; hosts: number }): Promise<T
     hosts: s.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, ip: h.ip, container: h.container })),
     down,
   };
+}
+
+/**
+ * OpenSSH's argv for a command on a lab host: the lab's key and known_hosts, host keys checked,
+ * never a prompt. Tests check hosts through real OpenSSH, independently of berth's own SSH.
+ */
+export function sshArgs(lab: Pick<TestLab, 'knownHostsPath' | 'keyPath'>, host: Pick<LabHost, 'port' | 'address'>, cmd: string, user = 'root'): string[] {
+  return ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null', '-i', lab.keyPath, '-p', String(host.port), `${user}@${host.address}`, cmd];
+}
+
+export interface HostResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command on a lab host; its exit code and trimmed output, whether it succeeded or not. */
+export function sshLab(lab: Pick<TestLab, 'knownHostsPath' | 'keyPath'>, host: Pick<LabHost, 'port' | 'address'>, cmd: string, opts: { user?: string; timeoutMs?: number } = {}): Promise<HostResult> {
+  return new Promise((resolve) => {
+    execFile('ssh', sshArgs(lab, host, cmd, opts.user), { maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 120_000, encoding: 'utf8' }, (e: Error | null, stdout: string, stderr: string) => {
+      const status = (e as { code?: unknown } | null)?.code;
+      const code = e ? (typeof status === 'number' ? status : 1) : 0;
+      resolve({ code, stdout: stdout.trim(), stderr });
+    });
+  });
+}
+
+/** The same, synchronous, for assertions: the trimmed output; throws when the command fails. */
+export function sshLabSync(lab: Pick<TestLab, 'knownHostsPath' | 'keyPath'>, host: Pick<LabHost, 'port' | 'address'>, cmd: string, user = 'root'): string {
+  return execFileSync('ssh', sshArgs(lab, host, cmd, user), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
 }

@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { connect, resolveTarget, type SshSession } from '../../controller/ssh/index.js';
-import { startLab, type LabHost, type TestLab } from '../helpers/lab.js';
+import { sshLab, startLab, type LabHost, type TestLab } from '../helpers/lab.js';
 import { ran, testAgent, type TestAgent } from './run-tasks.js';
 
 const pexec = promisify(execFile);
@@ -22,16 +22,7 @@ let agent: TestAgent;
 let aptRepo: string;
 const book = mkdtempSync(join(tmpdir(), 'berth-lab-modules-'));
 
-/** Runs a command on the host with OpenSSH, independently of berth's own SSH and agent. */
-async function onHost(cmd: string): Promise<{ code: number; stdout: string }> {
-  try {
-    const r = await pexec('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null', '-i', lab.keyPath, '-p', String(host.port), `root@${host.address}`, cmd]);
-    return { code: 0, stdout: r.stdout.trim() };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string };
-    return { code: typeof x.code === 'number' ? x.code : 1, stdout: (x.stdout ?? '').trim() };
-  }
-}
+const onHost = (cmd: string) => sshLab(lab, host, cmd);
 
 test.before(async () => {
   lab = await startLab({ name: 'modules', hosts: 1 });
