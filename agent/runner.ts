@@ -27,6 +27,7 @@ export interface RunControl {
   signal: AbortSignal;
   facts: HostFacts;
   blob: ModuleContext['blob'];
+  blobStream?: ModuleContext['blobStream'];
 }
 
 type Vars = Record<string, unknown>;
@@ -113,6 +114,7 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
     diff: plan.diff,
     signal: ctl.signal,
     blob: ctl.blob,
+    blobStream: ctl.blobStream,
     output: (stream, line) => {
       if (!task.noLog) ctl.emit({ kind: 'output', task: task.index, stream, line: mask(line) });
     },

@@ -182,7 +182,7 @@ try {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(`image distribution, median of ${RUNS} runs (${new Date().toISOString()}); docker save of the image: ${mb(saveSize)}`);
-  console.log('"sent": bytes written to the SSH channels by the controller (berth: plan + layer blobs, base64-framed)');
+  console.log('"sent": bytes written to the SSH channels by the controller (berth: plan + layer blobs, raw frames on the agent channel, streamed into docker load)');
   console.log(line(head));
   for (const r of rows) console.log(line(r));
   console.log(`no change (hosts have the image): berth ${sec(median(noop))}, 0 layer bytes`);

@@ -3,6 +3,7 @@
 // `--check` (report the changes) and a real run (apply them) go through it, so what berth says
 // it would do and what it does cannot disagree.
 
+import type { Readable } from 'node:stream';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { HostFacts, WireError } from '../protocol/agent-protocol.js';
 
@@ -20,6 +21,12 @@ export interface ModuleContext {
    * when the host's blob store lacks it. Call it only when the content is really needed.
    */
   blob(sha256: string): Promise<{ ok: true; path: string } | { ok: false; error: WireError }>;
+  /**
+   * The content with this sha256 as it arrives, for content used once and passed on (an image
+   * layer into `docker load`): nothing is written to disk, and the stream fails at its end when
+   * the content does not match its hash. Absent where the agent cannot stream (then use blob).
+   */
+  blobStream?(sha256: string): Readable;
 }
 
 export type ApplyResult =

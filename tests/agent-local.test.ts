@@ -1,7 +1,8 @@
 // The agent protocol end to end over the local transport (`sh -c` on this machine): bootstrap,
 // upload by hash, framing, ordering, cancellation and errors as values. The same code runs over
 // SSH in tests/agent-ssh.test.ts.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -9,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { agentArtifact } from '../controller/agent/artifacts.js';
 import { startAgent } from '../controller/agent/start-agent.js';
 import { localTransport } from '../controller/local-transport.js';
-import type { AgentEvent, HostPlan, RunResult } from '../protocol/agent-protocol.js';
+import { BLOB_CHUNK_BYTES, RAW_BLOB_MIN_BYTES, type AgentEvent, type HostPlan, type RunResult } from '../protocol/agent-protocol.js';
+import { BlobRegistry } from '../controller/blobs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-agent-'));
 process.env.BERTH_HOST_DIR = dir;
@@ -135,6 +137,36 @@ test('cancel stops after the current task; a killed agent fails pending requests
   const lost = await pending;
   assert.not.ok(lost.ok);
   assert.is(!lost.ok && lost.error.code, 'agent.lost');
+});
+
+test('content of every size arrives byte for byte (small as one base64 frame, big as raw frames) and is checked against its hash', async () => {
+  const r = await startAgent(transport, { become: false, host: 'local' });
+  if (!r.ok) return assert.unreachable(r.error.message);
+  const blobs = new BlobRegistry();
+  r.value.client.blobs = blobs;
+  const out = mkdtempSync(join(tmpdir(), 'berth-blobs-'));
+  // Around the raw threshold and the chunk size; random bytes hold newlines and invalid UTF-8.
+  const sizes = [0, 10, RAW_BLOB_MIN_BYTES - 1, RAW_BLOB_MIN_BYTES, BLOB_CHUNK_BYTES, 3 * BLOB_CHUNK_BYTES + 5];
+  const contents = sizes.map((n) => randomBytes(n));
+  const tasks = contents.map((c, i) => ({ index: i, name: `copy ${c.length}`, module: 'copy', params: { dest: join(out, `f${i}`), ...blobs.add(c) } }));
+  const res = await r.value.client.request({ method: 'run', params: plan(tasks) }).done;
+  assert.ok(res.ok, JSON.stringify(res));
+  assert.equal((res as { result: RunResult }).result, { ok: 0, changed: sizes.length, failed: 0, skipped: 0, cancelled: false });
+  contents.forEach((c, i) => assert.ok(readFileSync(join(out, `f${i}`)).equals(c), `${c.length} bytes arrived intact`));
+  assert.is(blobs.served, sizes.reduce((a, b) => a + b, 0), 'each sent once');
+
+  // Content that does not match its hash (changed under the registry's feet) is refused and
+  // leaves no partial file in the blob store.
+  const big = randomBytes(2 * BLOB_CHUNK_BYTES);
+  const sha = blobs.add(big);
+  big[big.length - 1] ^= 1;
+  const bad = await r.value.client.request({ method: 'run', params: plan([{ index: 0, name: 'copy', module: 'copy', params: { dest: join(out, 'bad'), ...sha } }]) }).done;
+  assert.ok(bad.ok);
+  assert.is((bad as { result: RunResult }).result.failed, 1);
+  assert.not.ok(existsSync(join(out, 'bad')));
+  assert.equal(readdirSync(join(dir, 'blobs')).filter((f) => f.startsWith(sha.sha256)), [], 'no blob and no temp file kept');
+  r.value.client.bye();
+  rmSync(out, { recursive: true, force: true });
 });
 
 test.after(() => {

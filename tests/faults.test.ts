@@ -158,6 +158,10 @@ test("a host's network cut mid-run: reported as unreachable, the others finish (
   // up after about 3 s instead of OpenSSH-like defaults of 30 s.
   const sshConfig = join(lab.dir, 'ssh_config');
   writeFileSync(sshConfig, 'Host *\n  ServerAliveInterval 1\n  ServerAliveCountMax 3\n');
+  // h2's agent, cut off, neither hears the end of the run nor releases h2's deploy lock: with a
+  // short lock TTL (tests only) the lock expires during the run and h2 stops its plan, so the
+  // next apply takes h2 over at once instead of after the default 2 minutes.
+  const env = { BERTH_SSH_CONFIG: sshConfig, BERTH_LOCK_TTL_MS: '3000' };
   const pb = playbook('net-cut', [
     '- command: [sh, -c, "sleep 3 && touch /srv/faults/net-1"]',
     '- copy: { content: "net\\n", dest: /srv/faults/net-2 }',
@@ -167,7 +171,7 @@ test("a host's network cut mid-run: reported as unreachable, the others finish (
   let r: Run;
   try {
     r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], {
-      env: { BERTH_SSH_CONFIG: sshConfig },
+      env,
       onEvent: (e) => {
         if (e.type === 'task-start' && e.host === h2.name && !cut) {
           cut = true;
@@ -190,7 +194,7 @@ test("a host's network cut mid-run: reported as unreachable, the others finish (
     assert.is(onHost(h, 'cat /srv/faults/net-2'), 'net', `${h.name} finished its plan`);
   }
 
-  const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], { env: { BERTH_SSH_CONFIG: sshConfig } });
+  const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], { env });
   assert.is(again.code, 0, again.stderr + again.stdout.slice(-1500));
   assert.is(onHost(h2, 'cat /srv/faults/net-2'), 'net', 'h2 converged once back');
 });
@@ -250,6 +254,46 @@ test('a full disk: the copy fails with ENOSPC, no partial file is left, the othe
   }
 });
 
+test('an agent that never says hello: after BERTH_AGENT_TIMEOUT its host is reported unreachable, the others finish', async () => {
+  const [h1, h2, h3] = lab.hosts;
+  for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');
+  const pb = playbook('hello-timeout', ['- copy: { content: "hi\\n", dest: /srv/faults/hi.txt }']);
+  const env = { BERTH_AGENT_TIMEOUT: '3s' };
+  // h2's runtime (the Node berth pushed) is swapped for programs that hang: the bootstrap finds
+  // it as usual and starts the agent with it, and then nothing (or only the marker) comes back.
+  const runtime = '/var/lib/berth/node/*/node';
+  const hangWith = (script: string) => onHost(h2, `for n in ${runtime}; do [ -e "$n.real" ] || mv "$n" "$n.real"; printf '#!/bin/sh\\n%s\\n' '${script}' > "$n"; chmod 755 "$n"; done`);
+  const recovered = () => onHost(h2, `for n in ${runtime}; do [ -e "$n.real" ] && mv -f "$n.real" "$n"; done; pkill -f "[s]leep 600" || true`);
+  try {
+    hangWith('exec sleep 600');
+    const t0 = Date.now();
+    const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], { env, timeoutMs: 120_000 });
+    const tookMs = Date.now() - t0;
+    assert.is(r.code, 3, `exit 3 (a host unreachable), got ${r.code}: ${r.stderr}`);
+    assert.ok(tookMs < 60_000, `the run ended long before the hang would have (${tookMs} ms)`);
+    const lost = r.events.filter((e) => e.type === 'host-unreachable');
+    assert.equal(lost.map((e) => e.host), [h2.name], 'only h2 is reported');
+    assert.is(lost[0].error.code, 'agent.timeout');
+    assert.match(lost[0].error.message, /^the agent on h2 did not answer within 3 s of its start/);
+    assert.match(lost[0].error.hint, /check node on the host/);
+    assert.is(recapOf(r)[h2.name].unreachable, true);
+    for (const h of [h1, h3]) assert.is(onHost(h, 'cat /srv/faults/hi.txt'), 'hi', `${h.name} finished its plan`);
+
+    // Hung after the marker (as a dockerd that never answers the facts would leave it): the
+    // message says so, and plain output carries it with its hint.
+    hangWith('echo; echo "BERTH-AGENT-READY $2"; exec sleep 600');
+    const plain = await berth(['apply', pb, '-i', lab.inventoryPath], { env, timeoutMs: 120_000 });
+    assert.is(plain.code, 3, plain.stdout + plain.stderr);
+    assert.match(plain.stdout, /h2 +UNREACHABLE the agent on h2 started but sent no hello within 3 s/);
+    assert.match(plain.stdout, /hint: check that the Docker engine on the host answers/);
+  } finally {
+    recovered();
+  }
+  const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(again.code, 0, again.stderr + again.stdout.slice(-1500));
+  assert.is(onHost(h2, 'cat /srv/faults/hi.txt'), 'hi', 'h2 converged once its runtime runs again');
+});
+
 /** libfaketime on the controller machine (Debian's package, installed once if missing). */
 function faketimeLibrary(): string {
   const lib = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
@@ -259,11 +303,11 @@ function faketimeLibrary(): string {
   return lib;
 }
 
-test('a host whose clock is 2 days behind: the run converges as elsewhere, and its facts carry the host\'s time', async () => {
+test('a host whose clock is 2 days behind: warned about, the run converges as elsewhere, and its facts carry the host\'s time', async () => {
   // Containers share the kernel's clock, so the real clock is never touched: libfaketime,
   // preloaded through sshd's SetEnv on h3 only, gives its SSH sessions (the agent and what it
   // runs) a clock 2 days behind. sshd itself stays on the real clock (its pre-auth sandbox
-  // does not survive the preload). berth does not warn about the skew; facts.time shows it.
+  // does not survive the preload). berth warns about the skew (and goes on); facts.time shows it.
   const h3 = lab.hosts[2];
   const dropIn = '/etc/ssh/sshd_config.d/zz-berth-faketime.conf';
   execFileSync('docker', ['cp', faketimeLibrary(), `${h3.container}:/usr/local/lib/libfaketime.so.1`]);
@@ -282,11 +326,21 @@ test('a host whose clock is 2 days behind: the run converges as elsewhere, and i
     const reported = Object.fromEntries(r.events.filter((e) => e.type === 'output').map((e) => [e.host, (Date.now() - Date.parse(e.line)) / 1000]));
     assert.ok(Math.abs(reported.h3 - 2 * 86400) < 300, `facts.time of h3 is 2 days behind (${reported.h3} s)`);
     for (const h of ['h1', 'h2']) assert.ok(Math.abs(reported[h]) < 300, `facts.time of ${h} is the real time (${reported[h]} s)`);
+    const warned = r.events.filter((e) => e.type === 'warning');
+    assert.equal(warned.map((e) => [e.host, e.code]), [['h3', 'clock.skew']], 'h3 alone is warned about, once');
+    assert.is(warned[0].message, "h3's clock is 2 days behind this machine's: TTLs, lock expiry and release times will be off");
+    assert.match(warned[0].hint, /fix NTP on the host/);
+    assert.ok(Math.abs(warned[0].skewMs / 1000 + 2 * 86400) < 300, `skewMs is about -2 days (${warned[0].skewMs})`);
     for (const h of lab.hosts) assert.is(onHost(h, 'cat /srv/faults/clock.txt'), 'clock');
     // Converged: a second run changes nothing but the command (which always runs).
     const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
     assert.is(again.code, 0);
     assert.is(recapOf(again).h3.changed, 1, 'on h3 only the command ran again');
+    // Plain output: the warning and its hint under h3's connection line, and the run succeeds.
+    const plain = await berth(['apply', pb, '-i', lab.inventoryPath]);
+    assert.is(plain.code, 0, plain.stdout + plain.stderr);
+    assert.match(plain.stdout, /h3 +WARNING h3's clock is 2 days behind this machine's: TTLs, lock expiry and release times will be off\n +hint: fix NTP on the host/);
+    assert.not.match(plain.stdout, /h[12] +WARNING/);
   } finally {
     onHost(h3, `rm -f ${dropIn} /usr/local/lib/libfaketime.so.1 && kill -HUP $(pgrep -o -x sshd)`);
   }

@@ -2,7 +2,7 @@
 // order; garbage or an oversized frame ends the channel with an error value, never a guess.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FrameReader, MAX_FRAME_BYTES, encodeFrame, maskSecrets } from '../protocol/agent-protocol.js';
+import { ByteFrameReader, FrameReader, MAX_FRAME_BYTES, encodeFrame, maskSecrets } from '../protocol/agent-protocol.js';
 
 function read(chunks: string[]) {
   const frames: unknown[] = [];
@@ -37,6 +37,55 @@ test('garbage and oversized frames are errors, and nothing after them is read', 
   const { frames, errors } = read(['{"t":"bye"}\n', 'y'.repeat(MAX_FRAME_BYTES + 1)]);
   assert.equal(frames, [{ t: 'bye' }]);
   assert.equal(errors, ['protocol.frame-too-large']);
+});
+
+function readBytes(chunks: Buffer[]) {
+  const frames: Array<{ frame: unknown; payload?: string }> = [];
+  const errors: string[] = [];
+  const r = new ByteFrameReader<unknown>((frame, payload) => frames.push(payload ? { frame, payload: payload.toString('latin1') } : { frame }), (e) => errors.push(e.code));
+  for (const c of chunks) r.push(c);
+  return { frames, errors };
+}
+
+test('raw content after its frame arrives whole, whatever it holds and wherever the stream is cut', () => {
+  // The content holds newlines and bytes that are not UTF-8: it is never scanned for frames.
+  const content = Buffer.from([0x7b, 10, 0xff, 0x00, 10, 0xc3, 10, 0x7d]);
+  const wire = Buffer.concat([
+    Buffer.from(encodeFrame({ t: 'blob', fetch: 1, ok: true, bytes: content.length, last: true })),
+    content,
+    Buffer.from(encodeFrame({ t: 'cancel', id: 7 }) + encodeFrame({ t: 'req', id: 2, method: 'ping' })),
+  ]);
+  const want = [{ frame: { t: 'blob', fetch: 1, ok: true, bytes: 8, last: true }, payload: content.toString('latin1') }, { frame: { t: 'cancel', id: 7 } }, { frame: { t: 'req', id: 2, method: 'ping' } }];
+  for (let cut = 0; cut <= wire.length; cut++) {
+    assert.equal(readBytes([wire.subarray(0, cut), wire.subarray(cut)]), { frames: want, errors: [] }, `cut at ${cut}`);
+  }
+  assert.equal(readBytes([...wire].map((b) => Buffer.from([b]))), { frames: want, errors: [] }, 'one byte at a time');
+});
+
+test('a character split across chunks is decoded whole', () => {
+  const wire = Buffer.from(encodeFrame({ t: 'req', id: 1, method: 'ping', params: { note: 'Grüße ✓' } } as never));
+  const at = wire.indexOf(0xc3) + 1;
+  assert.equal(readBytes([wire.subarray(0, at), wire.subarray(at)]).frames, [{ frame: { t: 'req', id: 1, method: 'ping', params: { note: 'Grüße ✓' } } }]);
+});
+
+test('a 100 MB blob in raw frames is read in one pass', () => {
+  const chunk = Buffer.alloc(1 << 20, 0x61);
+  const header = Buffer.from(encodeFrame({ t: 'blob', fetch: 1, ok: true, bytes: chunk.length, last: false }));
+  let got = 0;
+  const r = new ByteFrameReader<unknown>((_f, p) => (got += p?.length ?? 0), () => assert.unreachable('no error'));
+  const t0 = performance.now();
+  // Delivered as a pipe would: 64 KiB reads that ignore frame boundaries.
+  const wire = Buffer.concat([header, chunk]);
+  for (let i = 0; i < 100; i++) for (let at = 0; at < wire.length; at += 65_536) r.push(wire.subarray(at, at + 65_536));
+  assert.is(got, 100 << 20);
+  console.log(`  100 MB in raw frames: ${Math.round(performance.now() - t0)} ms`);
+});
+
+test('a payload size that is not a size, or garbage, ends the stream', () => {
+  assert.equal(readBytes([Buffer.from('{"t":"blob","fetch":1,"ok":true,"bytes":-1,"last":true}\n{"t":"bye"}\n')]), { frames: [], errors: ['protocol.bad-payload'] });
+  assert.equal(readBytes([Buffer.from(`{"t":"blob","fetch":1,"ok":true,"bytes":${MAX_FRAME_BYTES + 1},"last":true}\n`)]).errors, ['protocol.bad-payload']);
+  assert.equal(readBytes([Buffer.from('{"t":"bye"}\nnot json\n{"t":"bye"}\n')]), { frames: [{ frame: { t: 'bye' } }], errors: ['protocol.garbage'] });
+  assert.equal(readBytes([Buffer.from('{"t":"bye"}\n'), Buffer.alloc(MAX_FRAME_BYTES + 1, 0x79)]), { frames: [{ frame: { t: 'bye' } }], errors: ['protocol.frame-too-large'] });
 });
 
 test('secrets are masked, longest first', () => {

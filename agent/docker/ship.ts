@@ -11,10 +11,11 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import tar from 'tar-stream';
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ModuleContext } from '../../modules/contract.js';
 import type { ShippedImage } from '../../modules/lib/docker-image-spec.js';
+import type { WireError } from '../../protocol/agent-protocol.js';
 import { formatBytes } from './build.js';
 import { dockerError, engine, inspectImage, listImages, type ImageInfo, type Read } from './engine.js';
 import { followStream, streamLines } from './stream.js';
@@ -93,19 +94,36 @@ async function load(img: ShippedImage, ctx: ModuleContext): Promise<Read<ImageIn
     const gone = config.error.code === 'blob.unknown';
     return { ok: false, error: gone ? { code: 'image.gone', message: `${img.origin} left this host after berth connected; run again to ship it` } : config.error };
   }
-  const layerPaths = new Map<number, string>();
-  let done = 0;
   const total = missing.reduce((n, i) => n + sent(img, i), 0);
-  // One layer at a time: the controller streams each as it is asked for, so asking for all at
-  // once only interleaves them on the same connection.
-  for (const i of missing) {
-    const layer = img.layers[i];
-    const got = await ctx.blob(layer.blob?.sha256 ?? hex(layer.diffId));
-    if (!got.ok) return { ok: false, error: { code: 'image.layer-fetch', message: `cannot fetch layer ${i + 1} of ${img.origin}: ${got.error.message}` } };
-    layerPaths.set(i, got.path);
-    done += sent(img, i);
-    ctx.progress('layers', done, total);
-  }
+  let done = 0;
+  let shownAt = 0;
+  // Progress as the bytes go into the engine, a few times a second at most.
+  const count = () =>
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        done += chunk.length;
+        if (done === total || performance.now() - shownAt >= 250) {
+          shownAt = performance.now();
+          ctx.progress('layers', done, total);
+        }
+        cb(null, chunk);
+      },
+    });
+  // Layers stream from the controller straight into `docker load`: the engine unpacks them as
+  // they arrive instead of after the last one, and no layer is written to disk and read back
+  // first. All are asked for at once; the controller sends them back to back in this order,
+  // the archive's. The engine commits nothing before the archive's end, and checks each layer
+  // against its diff ID; the blob stream also fails before the last bytes of a layer that does
+  // not match its hash.
+  const stored: string[] = [];
+  const streams = missing.map((i) => ({ i, content: openBlob(ctx, img.layers[i].blob?.sha256 ?? hex(img.layers[i].diffId), stored) }));
+  let layerError: WireError | undefined;
+  let loadEnded = false;
+  // A layer that fails mid-way must end the engine's request too: a body that merely stops
+  // would leave it waiting for the rest.
+  const abort = new AbortController();
+  const cancel = () => abort.abort();
+  ctx.signal.addEventListener('abort', cancel, { once: true });
 
   const pack = tar.pack();
   const idHex = hex(img.id);
@@ -114,29 +132,54 @@ async function load(img: ShippedImage, ctx: ModuleContext): Promise<Read<ImageIn
     try {
       pack.entry({ name: 'manifest.json', mtime: new Date(0) }, JSON.stringify(manifest));
       await pipeline(createReadStream(config.path), pack.entry({ name: `${idHex}.json`, size: img.config.size, mtime: new Date(0) }));
-      for (const [i, path] of layerPaths) {
+      for (const { i, content } of streams) {
         // A gzipped layer goes in as it came: docker load decompresses layer tars itself.
-        await pipeline(createReadStream(path), pack.entry({ name: `${hex(img.layers[i].diffId)}/layer.tar`, size: sent(img, i), mtime: new Date(0) }));
+        const entry = pack.entry({ name: `${hex(img.layers[i].diffId)}/layer.tar`, size: sent(img, i), mtime: new Date(0) });
+        await pipeline(content, count(), entry).catch((e: Error) => {
+          if (!loadEnded) layerError ??= { code: 'image.layer-fetch', message: `cannot fetch layer ${i + 1} of ${img.origin}: ${e.message}` };
+          throw e;
+        });
       }
       pack.finalize();
     } catch (e) {
       pack.destroy(e as Error);
+      abort.abort();
     }
   })();
 
   const d = await engine();
-  let stream: NodeJS.ReadableStream;
+  let loadError: WireError | undefined;
   try {
-    stream = await d.loadImage(Readable.from(pack, { objectMode: false }), { quiet: true, abortSignal: ctx.signal } as object);
+    const stream: NodeJS.ReadableStream = await d.loadImage(Readable.from(pack, { objectMode: false }), { quiet: true, abortSignal: abort.signal } as object);
+    const followed = await followStream(stream, (e) => streamLines(e.stream).forEach((l) => ctx.output('stdout', l)));
+    if (!followed.ok) loadError = { code: 'image.load-failed', message: `docker load of ${img.origin} failed: ${followed.message}` };
   } catch (e) {
-    return { ok: false, error: dockerError('image.load-failed', `docker load of ${img.origin} failed`, e) };
+    loadError = dockerError('image.load-failed', `docker load of ${img.origin} failed`, e);
+  } finally {
+    loadEnded = true;
+    ctx.signal.removeEventListener('abort', cancel);
+    // Whatever was not read (a failed load) is dropped, so the agent's channel never stays paused.
+    pack.destroy();
+    for (const s of streams) s.content.destroy();
+    await Promise.all(stored.map((p) => rm(p, { force: true })));
   }
-  const followed = await followStream(stream, (e) => streamLines(e.stream).forEach((l) => ctx.output('stdout', l)));
-  // The layers now live in the engine; their copies in the blob store would only fill the disk.
-  await Promise.all([...layerPaths.values()].map((p) => rm(p, { force: true })));
-  if (!followed.ok) return { ok: false, error: { code: 'image.load-failed', message: `docker load of ${img.origin} failed: ${followed.message}` } };
+  // A layer that could not be fetched is why the load failed, whatever the engine says.
+  if (layerError) return { ok: false, error: layerError };
+  if (loadError) return { ok: false, error: loadError };
   const info = await inspectImage(img.id);
   if (!info.ok) return info;
   if (!info.value) return { ok: false, error: { code: 'image.load-failed', message: `docker load of ${img.origin} ended without image ${img.id.slice(0, 19)}` } };
   return { ok: true, value: info.value };
+}
+
+/** A blob as a stream: straight from the channel where the agent can, else through its store (then removed with `stored`). */
+function openBlob(ctx: ModuleContext, sha256: string, stored: string[]): Readable {
+  if (ctx.blobStream) return ctx.blobStream(sha256);
+  const out = new PassThrough().on('error', () => {});
+  void ctx.blob(sha256).then((got) => {
+    if (!got.ok) return void out.destroy(Object.assign(new Error(got.error.message), { code: got.error.code }));
+    stored.push(got.path);
+    createReadStream(got.path).on('error', (e) => out.destroy(e)).pipe(out);
+  });
+  return out;
 }

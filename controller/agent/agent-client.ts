@@ -4,6 +4,7 @@ import {
   BLOB_CHUNK_BYTES,
   FrameReader,
   PROTOCOL_VERSION,
+  RAW_BLOB_MIN_BYTES,
   encodeFrame,
   type AgentEvent,
   type AgentFrame,
@@ -30,6 +31,8 @@ export class AgentClient {
   private stderrTail = '';
   private helloWaiters: Array<(h: { ok: true; hello: Hello } | { ok: false; error: WireError }) => void> = [];
   private hello: Hello | undefined;
+  /** This machine's clock when the hello arrived, to compare with the host's (clock-skew.ts). */
+  helloAt: number | undefined;
   private readonly lostCbs: Array<(e: WireError) => void> = [];
   /** Where fetched content comes from; set by the run that owns this agent. */
   blobs: BlobRegistry | undefined;
@@ -105,6 +108,7 @@ export class AgentClient {
           return this.fail({ code: 'agent.protocol-mismatch', message: `the agent speaks protocol ${f.protocol}, this controller ${PROTOCOL_VERSION}` });
         }
         this.hello = f;
+        this.helloAt = Date.now();
         for (const w of this.helloWaiters.splice(0)) w({ ok: true, hello: f });
         return;
       }
@@ -131,9 +135,16 @@ export class AgentClient {
       return;
     }
     if (this.blobs) this.blobs.served += data.length;
-    for (let at = 0; at === 0 || at < data.length; at += BLOB_CHUNK_BYTES) {
+    if (data.length < RAW_BLOB_MIN_BYTES) {
+      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, data: data.toString('base64'), last: true }));
+      return;
+    }
+    // Raw: each frame's line, then its bytes. Both writes happen in the same tick, so no other
+    // frame can come between them; the chunks are views of the registry's buffer, not copies.
+    for (let at = 0; at < data.length; at += BLOB_CHUNK_BYTES) {
       const chunk = data.subarray(at, at + BLOB_CHUNK_BYTES);
-      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, data: chunk.toString('base64'), last: at + BLOB_CHUNK_BYTES >= data.length }));
+      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, bytes: chunk.length, last: at + BLOB_CHUNK_BYTES >= data.length }));
+      this.channel.write(chunk);
     }
   }
 

@@ -4,10 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { READY_MARKER, type WireError } from '../../protocol/agent-protocol.js';
+import { parseDuration } from '../../modules/lib/duration.js';
 import { err, ok, type BerthError, type Result } from '../errors.js';
 import type { HostTransport, RemoteChannel } from '../transport.js';
 import { AgentClient, type Hello } from './agent-client.js';
 import { agentArtifact, runtimeFor } from './artifacts.js';
+import { clockSkew, type ClockSkew } from './clock-skew.js';
 import { parseNeed, receiveScript, shellCommand, stage1, type NeedLine } from './bootstrap-script.js';
 
 export interface AgentStart {
@@ -16,10 +18,28 @@ export interface AgentStart {
   /** Bytes uploaded to make the agent run (0 when the host had everything). */
   uploadedBytes: number;
   pushed: { agent: boolean; node: boolean };
+  /** The host's clock against this machine's, when the agent reported its own. */
+  clock?: ClockSkew;
 }
 
 /** Junk a login shell may print before our marker; more than this is not a shell greeting. */
 const MAX_PREAMBLE = 64 * 1024;
+
+/**
+ * How long a started agent may take to say hello (ready marker, then facts). A healthy one
+ * answers in well under a second; 30 s leaves room for a loaded host or a slow Docker socket,
+ * while a hung runtime (a broken node binary, a dockerd that never answers the facts) can no
+ * longer hold its host, its fork slot and the end of the whole run forever. Uploads are not
+ * counted: a slow link pushing the runtime is not a hung agent.
+ */
+export const AGENT_HELLO_TIMEOUT_MS = 30_000;
+
+/** BERTH_AGENT_TIMEOUT ("45s", "2m", or seconds) over the default; a value that is no duration is ignored. */
+export function agentHelloTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.BERTH_AGENT_TIMEOUT?.trim();
+  const ms = v ? parseDuration(v) : undefined;
+  return ms !== undefined && ms > 0 ? ms : AGENT_HELLO_TIMEOUT_MS;
+}
 
 type Outcome = { kind: 'ready'; rest: string } | { kind: 'need'; need: NeedLine } | { kind: 'exit'; code: number | null; stderr: string };
 
@@ -29,19 +49,22 @@ export async function startAgent(t: HostTransport, opts: { become: boolean; host
   let uploadedBytes = 0;
   let uploads = 0;
   let retriedRuntime = false;
+  const helloMs = agentHelloTimeoutMs();
   for (;;) {
     const nonce = randomBytes(12).toString('hex');
+    const spawnedAt = Date.now();
     const spawned = await t.spawn(shellCommand(stage1(art.sha256, nonce), opts.become));
     if (!spawned.ok) return spawned;
-    const outcome = await untilReady(spawned.value, nonce);
-    if (outcome.kind === 'ready') {
-      const client = new AgentClient(spawned.value, outcome.rest);
-      const hello = await client.waitHello();
+    const answered = await untilHello(spawned.value, nonce, helloMs, opts.host);
+    if (!answered.ok) return answered;
+    const outcome = answered.value;
+    if (outcome.kind === 'hello') {
+      const { client, hello } = outcome;
       if (!hello.ok) return err(fromWire(hello.error, opts.host));
       if (hello.hello.agentSha256 !== art.sha256) {
         return err({ code: 'agent.mismatch', message: `the agent on ${opts.host} reports sha256 ${hello.hello.agentSha256.slice(0, 12)}, expected ${art.sha256.slice(0, 12)}`, where: opts.host });
       }
-      return ok({ client, hello: hello.hello, uploadedBytes, pushed });
+      return ok({ client, hello: hello.hello, uploadedBytes, pushed, clock: clockSkew(hello.hello, spawnedAt, client.helloAt) });
     }
     if (outcome.kind === 'exit') {
       // The bootstrap dropped a damaged runtime's stamp: the next attempt pushes it again.
@@ -79,6 +102,44 @@ async function upload(t: HostTransport, script: string, data: Buffer | NodeJS.Re
     return err({ code: 'agent.upload-failed', message: `upload to ${opts.host} failed: ${r.value.stderr.toString().trim() || `exit ${r.value.code}`}`, where: opts.host });
   }
   return ok(size);
+}
+
+type Answer = Exclude<Outcome, { kind: 'ready' }> | { kind: 'hello'; client: AgentClient; hello: Awaited<ReturnType<AgentClient['waitHello']>> };
+
+/**
+ * The bootstrap's answer (a NEED line, its exit, or the agent's hello), within `ms`. Past that
+ * the channel is closed and the host is given up with what was seen of it: hung before the
+ * marker means the runtime never ran the agent; after it, the agent hung gathering facts.
+ */
+async function untilHello(ch: RemoteChannel, nonce: string, ms: number, host: string): Promise<Result<Answer>> {
+  let started = false;
+  let stderr = '';
+  ch.stderr.on('data', (d: Buffer | string) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const answer = (async (): Promise<Answer> => {
+    const outcome = await untilReady(ch, nonce);
+    if (outcome.kind !== 'ready') return outcome;
+    started = true;
+    const client = new AgentClient(ch, outcome.rest);
+    return { kind: 'hello', client, hello: await client.waitHello() };
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  const first = await Promise.race([answer, late]);
+  clearTimeout(timer);
+  if (first !== 'late') return ok(first);
+  ch.close();
+  const said = stderr.trim().split('\n').slice(-3).join(' | ');
+  const secs = `${Math.round(ms / 100) / 10} s`;
+  return err({
+    code: 'agent.timeout',
+    message: started
+      ? `the agent on ${host} started but sent no hello within ${secs} (it hung gathering facts: OS, disk, the Docker engine)${said ? `: ${said}` : ''}`
+      : `the agent on ${host} did not answer within ${secs} of its start (the Node runtime, or the shell starting it, hung)${said ? `: ${said}` : ''}`,
+    where: host,
+    hint: started
+      ? 'check that the Docker engine on the host answers (`docker info`); BERTH_AGENT_TIMEOUT=2m gives a slow host more time'
+      : 'the agent did not answer: check node on the host (`node --version`, or berth\'s own runtime, /var/lib/berth/node/*/node --version as root); BERTH_AGENT_TIMEOUT=2m gives a slow host more time',
+  });
 }
 
 /** Reads the bootstrap's stdout until the agent's marker, a NEED line, or the end. */
