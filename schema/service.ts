@@ -56,7 +56,12 @@ const Resources = strictObject(
   { title: 'resources', description: 'Limits of the container (short for mem_limit, cpus, cpu_shares, pids_limit).' },
 );
 
-const cronExpected = 'a cron schedule like "*/5 * * * *" or "@daily"';
+const cronExpected = 'a cron schedule like "*/5 * * * *", "@daily" or "@every 30s"';
+// The shape only (fields of values, ranges, steps, lists and 3-letter names): the agent's parser
+// (agent/watcher/cron.ts) checks the ranges and refuses the rest with a message of its own.
+const cronField = '(?:[*?]|[0-9]+|[A-Za-z]{3})(?:-(?:[0-9]+|[A-Za-z]{3}))?(?:/[0-9]+)?';
+const cronList = `${cronField}(?:,${cronField})*`;
+const cronPattern = `@(?:yearly|annually|monthly|weekly|daily|midnight|hourly)|@every\\s+(?:[0-9]+(?:\\.[0-9]+)?(?:ms|s|m|h|d)?)+|${cronList}(?:\\s+${cronList}){4,5}`;
 
 const healthRef = shared('berth-health', Health);
 const registerRef = shared('berth-register', Register);
@@ -85,7 +90,18 @@ export const Service = strictObject(
     deploy: Type.Optional(DeployRef({ description: Deploy.description })),
     sidecars: Type.Optional(mapOf(shared('berth-sidecar', Sidecar)(), { description: 'Sidecar containers by name.', keyPattern: nameKey, keyExpected: nameExpected })),
     update: Type.Optional(RolloutRef('Rollout settings of this service (they win over the play\'s `rollout:`).')),
-    schedule: Type.Optional(patterned('@(?:yearly|annually|monthly|weekly|daily|midnight|hourly)|@every \\S+|(?:\\S+\\s+){4,5}\\S+', cronExpected, { description: 'Run as a job on this cron schedule (host time zone).' })),
+    schedule: Type.Optional(
+      patterned(cronPattern, cronExpected, {
+        description:
+          'Run as a job on this schedule, in the host\'s time zone: 5-field cron (minute hour day-of-month month day-of-week; ranges, steps, lists, names), 6 fields with seconds first, @hourly/@daily/@weekly/@monthly/@yearly, or @every DURATION (e.g. @every 30s). The job\'s container is prepared by apply and started by the host\'s berth watcher at each due time; a run still going at the next due time makes that one skip. `berth ps` shows the next run and the last runs.',
+      }),
+    ),
+    on_notify: Type.Optional(
+      StringEnum(['restart', 'recreate'], {
+        description:
+          'What a task that notifies this service does to its running containers, once after the play\'s tasks: restart (default: the same containers restart and read the changed files) or recreate (new containers from the same spec replace them; named volumes are kept).',
+      }),
+    ),
     job: Type.Optional(Type.Boolean({ description: 'A one-shot container: run to completion instead of being kept running.' })),
     profiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Converge this service only when one of these profiles is selected.' })),
   },

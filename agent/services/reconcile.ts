@@ -27,6 +27,12 @@ export interface ReconcileInput {
   observed: Observed[];
   /** Id of the first container of another service, for links that point there. */
   otherService: (service: string) => string | undefined;
+  /**
+   * A notify handler's recreate (`on_notify: recreate`): replace exactly these containers (by
+   * id), plus whatever shares a namespace or volumes with them, and converge nothing else (no
+   * scaling, no starting, no catching up on other changes: that is the converge's job).
+   */
+  replace?: { ids: ReadonlySet<string>; cause: string };
 }
 
 /** Namespaces die with the container that holds them: whoever joined one must be recreated. */
@@ -49,6 +55,10 @@ export function reconcile(input: ReconcileInput): Op[] {
   }
   for (const [k, list] of groups) {
     const want = wanted.get(k);
+    if (input.replace) {
+      if (want) current.set(k, list.find((o) => o.name === want.name) ?? [...list].sort((a, b) => b.created - a.created)[0]);
+      continue;
+    }
     if (!want) {
       const o = list[0];
       const cause = o.role && !input.desired.some((d) => d.role === o.role) ? `sidecar ${o.role} is no longer in the playbook` : `scale to ${input.replicas}`;
@@ -119,6 +129,15 @@ function tiedTo(want: Desired, input: ReconcileInput, current: Map<string, Obser
 }
 
 function decide(want: Desired, old: Observed | undefined, input: ReconcileInput, tied: Tied): Op | undefined {
+  if (input.replace) {
+    if (!old) return undefined;
+    // A replaced container comes back in the state it was in: a notified service keeps running,
+    // a stopped one stays stopped.
+    const start = old.state === 'running' || old.state === 'restarting';
+    if (input.replace.ids.has(old.id)) return { kind: 'recreate', want, old, cause: input.replace.cause, start, wait: false };
+    if (tied.cause) return { kind: 'recreate', want, old, cause: tied.cause, start, wait: false };
+    return undefined;
+  }
   const runs = !input.scheduled;
   // A job's own container runs to its end; its sidecars (a log shipper) just run beside it.
   const wait = input.job && runs && want.role === '';

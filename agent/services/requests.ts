@@ -2,8 +2,10 @@
 // engine and stream containers' output back; none of them changes a container.
 import type Docker from 'dockerode';
 import { parseDuration } from '../../modules/lib/duration.js';
-import type { AgentEvent, ContainerSelector, ServiceContainerStatus, ServiceRequest, WireError } from '../../protocol/agent-protocol.js';
+import type { AgentEvent, ContainerSelector, ScheduleReport, ServiceContainerStatus, ServiceRequest, WireError } from '../../protocol/agent-protocol.js';
+import { readSchedule, readScheduleStatus } from '../watcher/schedule-files.js';
 import { engine } from './engine.js';
+import { releaseReport } from './release-report.js';
 import { lineSplitter, readLines } from './log-lines.js';
 import { displayName } from './names.js';
 import { observe, type Observed } from './observe.js';
@@ -26,6 +28,8 @@ export async function serveServiceRequest(req: ServiceRequest, io: RequestIO): P
       return logs(e.docker, req.params, io);
     case 'services.exec':
       return exec(e.docker, req.params, io);
+    case 'services.releases':
+      return { ok: true, result: await releaseReport(e.docker, req.params.playbook, req.params.service) };
   }
 }
 
@@ -56,6 +60,21 @@ function status(c: Observed): ServiceContainerStatus {
     job: c.job,
     oneoff: c.oneoff,
     created: new Date(c.created * 1000).toISOString(),
+    ...(c.job && c.role === '' && !c.oneoff ? scheduleOf(c) : {}),
+  };
+}
+
+/** A scheduled job's schedule, next run and this container's last runs, from the watcher's files. */
+function scheduleOf(c: Observed): { schedule?: ScheduleReport } {
+  const file = readSchedule(c.playbook, c.service);
+  if (!file) return {};
+  const status = readScheduleStatus(c.playbook, c.service);
+  return {
+    schedule: {
+      schedule: file.schedule,
+      ...(status?.next ? { next: status.next } : {}),
+      runs: (status?.runs ?? []).filter((r) => r.container === c.name),
+    },
   };
 }
 

@@ -1,8 +1,9 @@
 // The watcher: the agent in daemon mode, one per host. It owns the host's registrations: every
 // instance file under <registry>/instances gets a Monitor (probe, register, withdraw, restart),
-// every ambassador file an AmbassadorSync (registry -> haproxy.cfg -> reload). The agent talks
-// to it through those files and three signals:
-//   SIGHUP  look again (instances, ambassadors, the backend settings)
+// every ambassador file an AmbassadorSync (registry -> haproxy.cfg -> reload), every schedule
+// file under <berth>/schedules a timer that runs its scheduled job. The agent talks to it
+// through those files and three signals:
+//   SIGHUP  look again (instances, ambassadors, schedules, the backend settings)
 //   SIGTERM hand over: exit without withdrawing anything (a newer watcher is taking over; what it
 //           does not re-register runs out with its TTL)
 //   SIGINT  withdraw every registration, then exit
@@ -14,9 +15,12 @@ import { readHostConfig, type HostRegistryConfig } from '../registry/host-config
 import { listInstances, listStatuses, removeStatus, sameRegistration, type InstanceFile } from '../registry/instance-files.js';
 import { openRegistry } from '../registry/open.js';
 import type { Registry } from '../registry/types.js';
+import { watchDir } from './dir-watch.js';
 import { onContainerEvents } from './docker-events.js';
 import { Monitor } from './monitor.js';
 import { liveWatcher, writePidfile } from './pidfile.js';
+import { schedulesDir } from './schedule-files.js';
+import { Scheduler } from './scheduler.js';
 import { agentFile, agentSha } from './self.js';
 
 const RESCAN_MS = 30_000;
@@ -43,6 +47,7 @@ export async function runWatcher(): Promise<never> {
   writePidfile({ pid: process.pid, sha: agentSha(), agent: agentFile(), startedAt: new Date().toISOString() });
   log(`watcher ${agentSha().slice(0, 12)} started (pid ${process.pid})`);
   await w.reload();
+  watchDir(schedulesDir(), () => void w.reload(), log);
   setInterval(() => void w.reload(), RESCAN_MS);
   return new Promise<never>(() => {});
 }
@@ -57,8 +62,11 @@ class Watcher {
   /** Health of instances across a backend switch, so healthy ones are registered again at once. */
   private initialHealth = new Map<string, Monitor['health']>();
   private exiting = false;
+  private readonly scheduler: Scheduler;
 
-  constructor(private readonly docker: Docker) {}
+  constructor(private readonly docker: Docker) {
+    this.scheduler = new Scheduler(docker, log);
+  }
 
   /** Reloads are queued: a burst of SIGHUPs from several tasks is handled one after the other. */
   reload(): Promise<void> {
@@ -68,6 +76,9 @@ class Watcher {
 
   private async reloadNow(): Promise<void> {
     if (this.exiting) return;
+    // Schedules first: they need no registry, and a backend that cannot be reached (below) must
+    // not hold up a host's scheduled jobs.
+    this.scheduler.sync();
     const config = readHostConfig();
     if (!this.registry || JSON.stringify(config) !== JSON.stringify(this.config)) await this.switchBackend(config);
     if (!this.registry) return;
@@ -149,6 +160,8 @@ class Watcher {
     this.exiting = true;
     log(handover ? 'handing over: leaving registrations to the next watcher' : 'stopping: withdrawing every registration');
     this.stopEvents?.();
+    // Runs in progress go on in Docker; the next watcher records their end.
+    this.scheduler.stop();
     for (const a of this.ambassadors.values()) a.sync.stop();
     await Promise.all([...this.monitors.values()].map((m) => m.stop(!handover)));
     await this.registry?.close({ handover });

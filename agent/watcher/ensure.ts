@@ -1,6 +1,6 @@
 // Makes sure this host's watcher runs, and runs this agent's version. Called by every task that
-// hands the watcher work (registry, registration, ambassador): it nudges a current watcher,
-// replaces one of another version (SIGTERM: it hands over without withdrawing anything, then
+// hands the watcher work (registry, registration, ambassador, scheduled job): it nudges a
+// current watcher, replaces one of another version (SIGTERM: it hands over without withdrawing anything, then
 // the new one takes every registration over), and starts one where none runs. Hosts with
 // systemd get a unit (restarted by systemd if it dies, started at boot); elsewhere the watcher
 // runs in its own session (setsid) under a small sh loop that restarts it if it crashes, so
@@ -97,7 +97,7 @@ async function startUnit(): Promise<Outcome> {
   const env = process.env.BERTH_HOST_DIR ? `Environment=BERTH_HOST_DIR=${process.env.BERTH_HOST_DIR}\n` : '';
   const unit = [
     '[Unit]',
-    'Description=berth watcher: health checks, service registration, ambassadors',
+    'Description=berth watcher: health checks, service registration, ambassadors, scheduled jobs',
     'After=docker.service network-online.target',
     'Wants=docker.service',
     '',

@@ -1,6 +1,7 @@
 // What the playbook schema cannot say: one module per task, notify naming a handler of the play,
 // services referring to services that exist, a health check with one probe. Runs on whatever
 // parsed, even when the schema failed, so a person sees every mistake in one run.
+import { parseSchedule } from '../../lang/cron.js';
 import { moduleNames } from '../../modules/registry.js';
 import { Handler } from '../../schema/task.js';
 import type { DocPath } from './path.js';
@@ -113,6 +114,10 @@ function checkServices(services: Record<string, unknown>, at: DocPath): Finding[
     const reachable = new Set([...names, ...sidecars]);
     found.push(...containerChecks(svc, svcAt, `service ${JSON.stringify(name)}`, name, reachable));
     found.push(...dependencies(svc, svcAt, name, names));
+    if (typeof svc.schedule === 'string' && !isTemplate(svc.schedule)) {
+      const parsed = parseSchedule(svc.schedule);
+      if (!parsed.ok) found.push({ code: 'service.schedule', message: `service ${JSON.stringify(name)}: ${parsed.error.message}`, path: [...svcAt, 'schedule'], hint: 'five cron fields (minute hour day-of-month month day-of-week), a macro like "@daily", or "@every 30s"' });
+    }
     if (svc.schedule !== undefined && svc.job === false) {
       found.push({ code: 'service.schedule-not-job', message: `service ${JSON.stringify(name)} has a schedule but job: false`, path: [...svcAt, 'job'], hint: 'a scheduled service runs to completion each time: drop job: false' });
     }
