@@ -14,6 +14,8 @@ export const L = {
   configKeys: 'berth.config-keys',
   /** The image id the container was created from. */
   image: 'berth.image',
+  /** The image reference the spec names (the container itself is created from the id). */
+  imageRef: 'berth.image-ref',
   /** Containers this one shares a namespace or volumes with, by id: they are fixed at create time. */
   links: 'berth.links',
   /** Set on containers of one-shot jobs. */

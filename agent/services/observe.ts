@@ -58,7 +58,7 @@ export function fromListing(c: Docker.ContainerInfo): Observed {
     job: l[L.job] !== undefined,
     created: c.Created,
     status: c.Status ?? '',
-    image: c.Image,
+    image: l[L.imageRef] ?? c.Image,
     ports: (c.Ports ?? []).map((p) => ({ ...(p.IP ? { ip: p.IP } : {}), ...(p.PublicPort ? { published: p.PublicPort } : {}), target: p.PrivatePort, protocol: p.Type })),
   };
 }

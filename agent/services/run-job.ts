@@ -20,7 +20,7 @@ export const runJob = defineModule({
     const e = await engine();
     if (!e.ok) return e;
     const d = e.docker;
-    const img = await imageFor(d, spec.main.image, spec.build);
+    const img = await imageFor(d, spec.main.image, spec.build, undefined, ctx);
     if (!img.ok) return img;
     const want = desiredContainers({ ...spec, sidecars: [] }, new Map([[spec.main.image, img.image.id ?? '']]))[0];
     const name = oneoffName(spec);
@@ -46,9 +46,11 @@ export const runJob = defineModule({
               [L.job]: 'true',
               [L.configHash]: want.hash,
               [L.image]: img.image.result() ?? '',
+              [L.imageRef]: spec.main.image,
               [L.links]: linksLabel(want.links.map((l) => ({ kind: l.kind, id: ids.get(l.ref) ?? '' }))),
             };
             const req = createRequest(want, { name, labels, idOf: (r) => ids.get(r) ?? '' });
+            if (labels[L.image].startsWith('sha256:')) req.body.Image = labels[L.image];
             // A run is a one-off: it must not restart on its own, whatever the job's policy says.
             (req.body.HostConfig as Record<string, unknown>).RestartPolicy = { Name: 'no' };
             const c = await d.createContainer(req.body);

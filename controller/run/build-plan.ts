@@ -90,7 +90,7 @@ export function buildPlan(o: PlanInput, playIndex: number, host: ResolvedHost, f
   if (!handlers.ok) return handlers;
   const scope: RenderScope = { vars: { ...base, ...o.extraVars }, facts, host: host.name, groups, hostGroups: host.groups };
   // The play's services run after its tasks; services notified by a task get a handler.
-  const services = planServices(o, playIndex, host, scope, () => next++);
+  const services = planServices(o, playIndex, host, scope, () => next++, blobs);
   if (!services.ok) return services;
   const vars = templateContext(scope);
   return ok({ host: host.name, check: o.check, diff: o.diff, tasks: [...tasks.value, ...services.value.tasks], handlers: [...handlers.value, ...services.value.handlers], vars, secrets: o.secrets });

@@ -3,7 +3,7 @@
 // at their line in the Compose file, so nothing is silently dropped. `links` become what they
 // mean on a user network: the linked service answers to the link's alias, and starts first.
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import { badInput, err, ok, type BerthError, type Result } from '../errors.js';
 import { parseYaml, type YamlSource } from '../load/source.js';
@@ -125,6 +125,12 @@ export function loadComposeFile(path: string, baseDir: string, where: string): R
     }
   }
   if (problems.length) return err(problems);
+  // Compose resolves a build context against the Compose file's folder, not the playbook's.
+  for (const svc of Object.values(services)) {
+    const b = svc.build as string | { context: string } | undefined;
+    if (typeof b === 'string') svc.build = resolve(dirname(file), b);
+    else if (b && typeof b === 'object' && typeof b.context === 'string') svc.build = { ...b, context: resolve(dirname(file), b.context) };
+  }
   return ok({ file, services: services as ComposeImport['services'], networks, volumes, where: (p) => whereIn(p) });
 }
 

@@ -96,6 +96,23 @@ export interface PreparedImageParams {
   push?: PushSpec;
 }
 
+/**
+ * A service's `build:` as the controller prepared it (ServiceSpec.build): the same ImageSpec an
+ * `image` task with that build gets, named by the service's image (`image:`, else Compose's
+ * `<project>-<service>`).
+ */
+export interface ServiceBuild {
+  image: ImageSpec;
+  /**
+   * `image:` names the image too, and pull_policy is not `build`: as in Compose, an image of that
+   * name the host has and berth did not build (no `berth.image` label) is used as it is.
+   */
+  preferExisting: boolean;
+}
+
+export const isServiceBuild = (v: unknown): v is ServiceBuild =>
+  typeof v === 'object' && v !== null && typeof (v as ServiceBuild).image === 'object' && (v as ServiceBuild).image !== null && typeof (v as ServiceBuild).image.source === 'object';
+
 /** The image as the host has it, once resolved: services refer to `id`, never to a tag. */
 export interface ResolvedImage {
   id: string;
