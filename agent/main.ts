@@ -18,11 +18,11 @@ const nonce = process.argv[2] ?? '';
 process.stdout.write(`\n${READY_MARKER} ${nonce}\n`);
 
 const channel = stdioChannel();
-const blobs = new BlobStore((f) => channel.send(f));
+const blobs = new BlobStore((f) => channel.send(f), channel);
 const selfSha = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
 // Frames may arrive while facts are gathered: requests wait for the hello, never get lost.
 const ready = gatherFacts().then((facts) => {
-  channel.send({ t: 'hello', protocol: PROTOCOL_VERSION, agentSha256: selfSha, pid: process.pid, facts });
+  channel.send({ t: 'hello', protocol: PROTOCOL_VERSION, agentSha256: selfSha, pid: process.pid, facts, clockMs: Date.now(), upMs: Math.round(performance.now()) });
   return facts;
 });
 
@@ -33,8 +33,14 @@ interface Running {
 const running = new Map<number, Running>();
 let closing = false;
 
+/** Loaded with the first lock.* request: deploy locks this agent took (agent/lock/). */
+let locks: typeof import('./lock/serve.js') | undefined;
+
 const exitWhenIdle = () => {
-  if (closing && running.size === 0) process.exit(0);
+  if (!closing || running.size > 0) return;
+  // A controller gone without releasing its locks can do nothing more here: free the host now.
+  if (locks) void locks.releaseHeld().finally(() => process.exit(0));
+  else process.exit(0);
 };
 
 async function serve(id: number, body: RequestBody): Promise<void> {
@@ -50,6 +56,7 @@ async function serve(id: number, body: RequestBody): Promise<void> {
           signal: state.abort.signal,
           facts,
           blob: (sha) => blobs.get(sha),
+          blobStream: (sha) => blobs.stream(sha),
         });
         channel.send({ t: 'res', id, ok: true, result });
         break;
@@ -68,7 +75,8 @@ async function serve(id: number, body: RequestBody): Promise<void> {
         break;
       case 'services.ps':
       case 'services.logs':
-      case 'services.exec': {
+      case 'services.exec':
+      case 'services.releases': {
         // Loaded on first use: a plain run never pays for the services code's requests.
         const { serveServiceRequest } = await import('./services/requests.js');
         const r = await serveServiceRequest(body, { emit: (event) => channel.send({ t: 'event', id, event }), cancelled: () => state.cancelled });
@@ -79,6 +87,19 @@ async function serve(id: number, body: RequestBody): Promise<void> {
       case 'registry.fleet': {
         const { serveRegistryRequest } = await import('./registry/serve.js');
         const r = await serveRegistryRequest(body);
+        channel.send(r.ok ? { t: 'res', id, ok: true, result: r.result } : { t: 'res', id, ok: false, error: r.error });
+        break;
+      }
+      case 'lock.acquire':
+      case 'lock.renew':
+      case 'lock.release':
+      case 'lock.status': {
+        locks ??= await import('./lock/serve.js');
+        const r = await locks.serveLockRequest(body, {
+          // The controller stopped renewing (hung, or gone without the channel closing): the
+          // run lost its hold on this host, so it stops here after its current task.
+          expired: () => running.forEach((x) => (x.cancelled = true)),
+        });
         channel.send(r.ok ? { t: 'res', id, ok: true, result: r.result } : { t: 'res', id, ok: false, error: r.error });
         break;
       }
@@ -94,7 +115,7 @@ async function serve(id: number, body: RequestBody): Promise<void> {
   }
 }
 
-channel.onFrame((frame: ControllerFrame) => {
+channel.onFrame((frame: ControllerFrame, payload?: Buffer) => {
   switch (frame.t) {
     case 'req': {
       const { t: _t, id, ...body } = frame;
@@ -107,7 +128,7 @@ channel.onFrame((frame: ControllerFrame) => {
       break;
     }
     case 'blob':
-      blobs.onFrame(frame);
+      blobs.onFrame(frame, payload);
       break;
     case 'bye':
       closing = true;

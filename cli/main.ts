@@ -10,8 +10,10 @@ import { registerInventory } from './commands/inventory.js';
 import { registerExec } from './commands/exec.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPs } from './commands/ps.js';
+import { registerReleases } from './commands/releases.js';
 import { registerRun } from './commands/run.js';
 import { registerServices } from './commands/services.js';
+import { registerLock } from './commands/lock.js';
 import { finishCommands } from './help.js';
 import { installCrashHandler } from './crash.js';
 
@@ -38,7 +40,9 @@ registerPs(program);
 registerLogs(program);
 registerExec(program);
 registerRun(program);
+registerReleases(program);
 registerServices(program);
+registerLock(program);
 // After every register*: env twins and examples for all commands (cli/help.ts).
 finishCommands(program);
 

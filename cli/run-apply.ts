@@ -5,14 +5,22 @@ import { parse as parseYaml } from 'yaml';
 import { BerthFailure, badInput, type BerthError } from '../controller/errors.js';
 import { inventorySource, type InventoryRef } from '../controller/inventory/source.js';
 import { resolveInventory, type ResolvedHost } from '../controller/inventory/resolve.js';
-import { applyPlaybook, preflight } from '../controller/run/apply.js';
+import { applyPlaybook, preflight, type ApplyOptions } from '../controller/run/apply.js';
 import { loadForRun, loadInventoryForRun } from '../controller/run/load-for-run.js';
 import { loadSecrets, type SecretRef } from '../controller/run/secrets.js';
 import { createSshPool, resolveTarget, type InventoryHost } from '../controller/ssh/index.js';
 import type { ApplyFlags } from './commands/apply.js';
 import { openReporter } from './report/open.js';
+import { lockOwner } from '../controller/run/locks.js';
+import { projectName } from '../controller/services/project.js';
 
-export async function runApply(playbookPath: string, flags: ApplyFlags): Promise<number> {
+/** What a command built on apply changes about it: `berth rollback` brings its own plans. */
+export interface ApplyOverride {
+  command: string;
+  planFor: NonNullable<ApplyOptions['planFor']>;
+}
+
+export async function runApply(playbookPath: string, flags: ApplyFlags, override?: ApplyOverride): Promise<number> {
   const problems: BerthError[] = [];
   const forks = Number(flags.forks);
   if (!Number.isInteger(forks) || forks < 1) problems.push(badInput('flags.forks', `--forks must be a whole number of 1 or more, not "${flags.forks}"`, '--forks'));
@@ -58,6 +66,7 @@ export async function runApply(playbookPath: string, flags: ApplyFlags): Promise
     return { ...host.connection, jump: jumpTarget?.ok ? jumpTarget.value : host.connection.jump };
   };
 
+  const project = projectName(doc.name, loaded.value.path);
   const abort = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -88,6 +97,9 @@ export async function runApply(playbookPath: string, flags: ApplyFlags): Promise
         const target = resolveTarget(targetOf(host));
         return target.ok ? pool.get(target.value) : target;
       },
+      lock: { owner: lockOwner(override?.command ?? (flags.check ? 'plan' : flags.promote ? 'promote' : 'apply'), { reason: flags.lockReason, playbook: project }), fleet: project },
+      promote: flags.promote === true,
+      planFor: override?.planFor,
     });
   } finally {
     process.off('SIGINT', onSigint);

@@ -134,6 +134,30 @@ export const DependsOn = Type.Object({
 });
 export type DependsOn = Static<typeof DependsOn>;
 
+/**
+ * How a change reaches this host's instances of a service (the host-local half of a rollout;
+ * batches of hosts are the controller's). Never part of the config hash.
+ */
+export const UpdateSpec = Type.Object({
+  /** start-first: the new container runs and passes its gate beside the old one before the old one goes. */
+  order: Type.Union([Type.Literal('start-first'), Type.Literal('stop-first')]),
+  /** How long a deregistered instance keeps serving what it already has before it is stopped. */
+  drainMs: Type.Number(),
+  /** How long the gate may wait for a new instance to become healthy. */
+  healthyDeadlineMs: Type.Number(),
+  /** How long a new instance must stay healthy after its gate before the next one is replaced. */
+  minHealthyMs: Type.Number(),
+});
+export type UpdateSpec = Static<typeof UpdateSpec>;
+
+/** The service's `register:`: which name, port and tags its healthy instances get in the registry. */
+export const RegisterSpec = Type.Object({ name: Str, port: Opt(Type.Integer()), tags: Type.Array(Str), meta: StrMap });
+export type RegisterSpec = Static<typeof RegisterSpec>;
+
+/** Who made a release and from what, recorded in the host's release history. */
+export const ReleaseOrigin = Type.Object({ operator: Str, revision: Str, runId: Str });
+export type ReleaseOrigin = Static<typeof ReleaseOrigin>;
+
 /** Params of the agent's `services.converge` task: one service and its sidecars on one host. */
 export const ServiceSpec = Type.Object({
   playbook: Str,
@@ -155,6 +179,13 @@ export const ServiceSpec = Type.Object({
    * (agent/services/image.ts) reads it. Never part of the config hash.
    */
   build: Opt(Type.Unknown()),
+  /** berth's health check (schema/service.ts Health, normalised on the host): the gate of each new instance. */
+  health: Opt(Type.Unknown()),
+  register: Opt(RegisterSpec),
+  update: Opt(UpdateSpec),
+  origin: Opt(ReleaseOrigin),
+  /** image reference -> image id: a rollback boots the images a recorded release ran, never a rebuild. */
+  pinned: Opt(StrMap),
 });
 export type ServiceSpec = Static<typeof ServiceSpec>;
 
@@ -187,13 +218,24 @@ export type VolumeSpec = Static<typeof VolumeSpec>;
 export const PruneSpec = Type.Object({ playbook: Str, keep: Type.Array(Str) });
 export type PruneSpec = Static<typeof PruneSpec>;
 
-/** Params of `services.restart`: a task notified the service; restart its containers once. */
-export const RestartSpec = Type.Object({ playbook: Str, service: Str });
+/**
+ * Params of `services.restart`: a task notified the service; restart its containers once, or
+ * (`on_notify: recreate`) replace them with new ones from `spec`, the service as the playbook says it.
+ */
+export const RestartSpec = Type.Object({ playbook: Str, service: Str, mode: Opt(Type.Union([Type.Literal('restart'), Type.Literal('recreate')])), spec: Opt(ServiceSpec) });
 export type RestartSpec = Static<typeof RestartSpec>;
 
 /** Params of `services.run-job`: one on-demand run of a job (`berth run JOB`), removed after. */
 export const RunJobSpec = Type.Object({ service: ServiceSpec, timeoutMs: Opt(Type.Number()) });
 export type RunJobSpec = Static<typeof RunJobSpec>;
+
+/**
+ * Params of `services.revert`: converge a service back to a release of its history, by its
+ * recorded spec and image ids (no build). `to`: a release id (or its prefix); else the newest
+ * release not made by run `notRun` (an automatic revert); else the one before the current.
+ */
+export const RevertSpec = Type.Object({ playbook: Str, service: Str, to: Opt(Str), notRun: Opt(Str), origin: Opt(ReleaseOrigin) });
+export type RevertSpec = Static<typeof RevertSpec>;
 
 /** Internal task modules: planned by the controller from a play's `services:`, never written by hand. */
 export const serviceTaskModules = {
@@ -203,4 +245,5 @@ export const serviceTaskModules = {
   prune: 'services.prune',
   restart: 'services.restart',
   runJob: 'services.run-job',
+  revert: 'services.revert',
 } as const;

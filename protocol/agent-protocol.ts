@@ -2,7 +2,7 @@
 // Docker and the agent nothing of SSH: everything they say to each other is declared here.
 //
 // Transport: newline-delimited JSON frames on the agent's stdin (controller -> agent) and stdout
-// (agent -> controller). Anything the login shell, MOTD, sudo or a profile script prints before
+// (agent -> controller); on stdin, a raw `blob` frame's line is followed by its content's bytes. Anything the login shell, MOTD, sudo or a profile script prints before
 // the agent starts is discarded: the controller ignores every byte until it sees
 // `${READY_MARKER} ${nonce}` with the nonce it chose for this session.
 
@@ -125,7 +125,8 @@ export type RequestBody =
   | { method: 'flood'; params: { count: number; payloadBytes?: number } }
   | { method: 'ping'; params?: Record<string, never> }
   | ServiceRequest
-  | RegistryRequest;
+  | RegistryRequest
+  | LockRequest;
 
 // ---------------------------------------------------------------------------------------------
 // Services outside of a run (`berth ps`, `logs`, `exec`). Services themselves are converged by a
@@ -148,7 +149,18 @@ export type ServiceRequest =
   /** Streams `container-output` events; with `follow`, until cancelled. Answers { lines }. */
   | { method: 'services.logs'; params: ContainerSelector & { follow: boolean; since?: string; tail?: number } }
   /** Runs a command in one running container, output as `container-output` events. Answers { exitCode, container }. */
-  | { method: 'services.exec'; params: ContainerSelector & { cmd: string[]; user?: string; workdir?: string; env?: Record<string, string> } };
+  | { method: 'services.exec'; params: ContainerSelector & { cmd: string[]; user?: string; workdir?: string; env?: Record<string, string> } }
+  /** Answers ServiceReleases[]: each service's release history on the host. */
+  | { method: 'services.releases'; params: { playbook: string; service?: string } };
+
+/** A service's release history on one host, newest first, as `berth releases` shows it. */
+export interface ServiceReleases {
+  service: string;
+  /** The release live now; absent when the last converge did not finish. */
+  current?: string;
+  since?: string;
+  releases: Array<{ id: string; createdAt: string; operator: string; revision: string; images: Record<string, string>; imagesPresent: boolean }>;
+}
 
 /** One container of a service, as `berth ps` shows it. */
 export interface ServiceContainerStatus {
@@ -171,6 +183,30 @@ export interface ServiceContainerStatus {
   /** An on-demand run (`berth run`), not a replica. */
   oneoff: boolean;
   created: string;
+  /** A scheduled job's timer, as the host's watcher keeps it (only on a scheduled job's own container). */
+  schedule?: ScheduleReport;
+}
+
+/** A scheduled job's schedule and its last runs (newest last), as `berth ps` shows them. */
+export interface ScheduleReport {
+  /** The expression as the playbook says it: "*\/5 * * * *", "@daily", "@every 30s". */
+  schedule: string;
+  /** ISO time of the next run; absent when the watcher has not picked the schedule up (yet). */
+  next?: string;
+  runs: ScheduledRun[];
+}
+
+/** One due time of a scheduled job: a run, or why there was none. */
+export interface ScheduledRun {
+  container: string;
+  startedAt: string;
+  /** Absent while the run goes on. */
+  endedAt?: string;
+  exitCode?: number;
+  /** Not started, and why: "still running" (the previous run had not ended). */
+  skipped?: string;
+  /** The run could not start or could not be followed to its end. */
+  error?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,12 +268,81 @@ export type RegistryRequest =
   /** Embedded backend: the other hosts' instances, gathered by the controller. Answers { instances }. */
   | { method: 'registry.fleet'; params: { gatheredAt: string; instances: ServiceInstance[] } };
 
+// ---------------------------------------------------------------------------------------------
+// Deploy locks (agent/lock/): one run at a time converges a host. The host lock is a file in
+// berth's directory on the host; with an etcd registry, a fleet lock per playbook is a key held
+// by a lease. Times are the host's clock (or etcd's lease), never the controller's.
+
+/** Who takes a lock: sent by the controller, kept in the lock. */
+export interface LockOwner {
+  /** user@controller-hostname */
+  holder: string;
+  /** The controller's pid. */
+  pid: number;
+  /** One id per run: a run that asks again for its own lock renews it. */
+  runId: string;
+  /** `--lock-reason`, shown to whoever is refused. */
+  reason?: string;
+  /** What holds it: apply, run, rollback. */
+  command: string;
+  /** The playbook's project name. */
+  playbook?: string;
+}
+
+/** A lock as held: its owner, when it was taken and when it runs out unless renewed. */
+export interface DeployLock extends LockOwner {
+  /** ISO time the lock was taken. */
+  time: string;
+  /** ISO time after which the lock is stale (its holder stopped renewing it) and may be taken over. */
+  expiresAt: string;
+  /** Host lock: the agent that took it, and when that process began (/proc ticks): once it is gone the lock is stale. */
+  agentPid?: number;
+  agentStart?: string;
+}
+
+/** Answer to every lock.* request. */
+export interface LockAnswer {
+  /** Where the lock lives: the host's lock file, etcd, or nowhere (a fleet lock asked of a host without an etcd registry). */
+  backend: 'file' | 'etcd' | 'none';
+  /** acquire: this run holds the lock now. release: a lock was removed. */
+  done: boolean;
+  /** The lock as it stands after the request (null: free); on a refused acquire, the holder's. */
+  lock: DeployLock | null;
+  /** acquire: the stale lock this run took over. release: the lock that was removed. */
+  previous?: DeployLock;
+  /** The lock has expired: its holder stopped renewing it. */
+  stale?: boolean;
+  /** This host registers in etcd (its `registry` task): the fleet lock can be taken through it. */
+  etcd: boolean;
+  /** etcd key of the fleet lock. */
+  key?: string;
+  /** The host's clock when it answered, for ages and expiries. */
+  now: string;
+}
+
+/** `fleet`: the playbook whose fleet lock (in etcd) is meant, instead of this host's lock. */
+export type LockRequest =
+  /** Takes the lock, or answers its holder (done: false). A stale lock is taken over (previous). */
+  | { method: 'lock.acquire'; params: { owner: LockOwner; ttlMs: number; fleet?: string } }
+  /** Extends a held lock by ttlMs from now; error `lock.lost` when this run no longer holds it. */
+  | { method: 'lock.renew'; params: { runId: string; ttlMs: number; fleet?: string } }
+  /** Removes the lock if `runId` holds it; `force` removes it whoever holds it. */
+  | { method: 'lock.release'; params: { runId?: string; force?: boolean; fleet?: string } }
+  | { method: 'lock.status'; params: { fleet?: string } };
+
 export type ControllerFrame =
   | ({ t: 'req'; id: number } & RequestBody)
   /** Stop request `id` after the task it is running now. */
   | { t: 'cancel'; id: number }
   /** A piece of a blob the agent fetched; base64, at most BLOB_CHUNK_BYTES decoded. */
   | { t: 'blob'; fetch: number; ok: true; data: string; last: boolean }
+  /**
+   * The same, raw: on the wire this line is followed by exactly `bytes` bytes of content (at most
+   * BLOB_CHUNK_BYTES), which ByteFrameReader hands over with the frame. Content larger than
+   * RAW_BLOB_MIN_BYTES travels so: no base64 (a third more bytes to encrypt and send) and no
+   * JSON to parse around it.
+   */
+  | { t: 'blob'; fetch: number; ok: true; bytes: number; last: boolean }
   | { t: 'blob'; fetch: number; ok: false; error: WireError }
   /** The controller is done; the agent exits. */
   | { t: 'bye' };
@@ -279,6 +384,13 @@ export type AgentFrame =
       agentSha256: string;
       pid: number;
       facts: HostFacts;
+      /**
+       * The host's clock (ms since the epoch) as the hello was sent, and the agent's age then (ms
+       * since its process began): the controller compares the first with its own clock to spot
+       * skew, and the second narrows down when, in its time, that reading was taken.
+       */
+      clockMs?: number;
+      upMs?: number;
     }
   | { t: 'event'; id: number; event: AgentEvent }
   | { t: 'res'; id: number; ok: true; result: unknown }
@@ -292,6 +404,9 @@ export type AgentFrame =
 
 /** Decoded bytes per `blob` frame. */
 export const BLOB_CHUNK_BYTES = 1024 * 1024;
+
+/** Content from this size on is sent as raw `blob` frames; smaller content stays one base64 line. */
+export const RAW_BLOB_MIN_BYTES = 64 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Framing, shared by both sides so that both enforce the same limits.
@@ -348,6 +463,81 @@ export class FrameReader<F> {
   private fail(code: string, message: string): void {
     this.dead = true;
     this.parts = [];
+    this.onError({ code, message });
+  }
+}
+
+/**
+ * FrameReader for a byte stream that also carries raw payloads (controller -> agent): a frame
+ * with a numeric `bytes` field is followed by exactly that many bytes, handed to `onFrame` with
+ * it. Lines are decoded only once whole, so a character split across chunks is never broken.
+ */
+export class ByteFrameReader<F> {
+  private parts: Buffer[] = [];
+  private size = 0;
+  /** A frame whose payload is still arriving. */
+  private waiting: { frame: F; bytes: number } | undefined;
+  private dead = false;
+
+  constructor(
+    private readonly onFrame: (frame: F, payload?: Buffer) => void,
+    private readonly onError: (e: WireError) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let at = 0;
+    while (!this.dead && at < chunk.length) {
+      if (this.waiting) {
+        const take = Math.min(this.waiting.bytes - this.size, chunk.length - at);
+        this.parts.push(chunk.subarray(at, at + take));
+        this.size += take;
+        at += take;
+        if (this.size < this.waiting.bytes) return;
+        const { frame } = this.waiting;
+        const payload = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
+        this.waiting = undefined;
+        this.parts = [];
+        this.size = 0;
+        this.onFrame(frame, payload);
+        continue;
+      }
+      const nl = chunk.indexOf(10, at);
+      if (nl < 0) {
+        this.parts.push(chunk.subarray(at));
+        this.size += chunk.length - at;
+        if (this.size > MAX_FRAME_BYTES) this.fail('protocol.frame-too-large', `unterminated frame exceeds ${MAX_FRAME_BYTES} bytes`);
+        return;
+      }
+      const piece = chunk.subarray(at, nl);
+      const line = this.parts.length ? Buffer.concat([...this.parts, piece]) : piece;
+      this.parts = [];
+      this.size = 0;
+      at = nl + 1;
+      if (line.length === 0) continue;
+      if (line.length > MAX_FRAME_BYTES) return this.fail('protocol.frame-too-large', `frame of ${line.length} bytes exceeds ${MAX_FRAME_BYTES}`);
+      let frame: F;
+      try {
+        frame = JSON.parse(line.toString('utf8')) as F;
+      } catch {
+        return this.fail('protocol.garbage', `not a JSON frame: ${JSON.stringify(line.subarray(0, 120).toString('utf8'))}`);
+      }
+      const bytes = (frame as { bytes?: unknown } | null)?.bytes;
+      if (bytes === undefined) {
+        this.onFrame(frame);
+        continue;
+      }
+      if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 0 || bytes > MAX_FRAME_BYTES) {
+        return this.fail('protocol.bad-payload', `a frame announces a payload of ${JSON.stringify(bytes)} bytes`);
+      }
+      if (bytes === 0) this.onFrame(frame, Buffer.alloc(0));
+      else this.waiting = { frame, bytes };
+    }
+  }
+
+  private fail(code: string, message: string): void {
+    this.dead = true;
+    this.parts = [];
+    this.waiting = undefined;
     this.onError({ code, message });
   }
 }

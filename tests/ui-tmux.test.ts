@@ -152,6 +152,29 @@ test('plan on a terminal: the diff in colour and the summary line; a failure exp
   keep(`plan-${HOSTS}-hosts.txt`, last);
 });
 
+test('a rollout on a terminal: one section per batch, the hosts waiting below; a failed batch halts it (exit 4)', async () => {
+  // The last host's batch fails: the rollout halts there.
+  const last = lab.hosts[lab.hosts.length - 1].name;
+  const pb = playbook('rollout', [
+    'name: rollout',
+    'plays:',
+    '  - name: release',
+    '    hosts: all',
+    '    rollout: { serial: 1 }',
+    '    tasks:',
+    '      - name: deploy',
+    `        shell: "echo deploying on $(hostname); sleep 2; [ $(hostname) != ${last} ] || { echo health check failed >&2; exit 1; }"`,
+    '',
+  ].join('\n'));
+  const { frames, last: screen } = await onTerminal('rollout', ['apply', pb, '-i', lab.inventoryPath]);
+  const mid = frames.find((f) => new RegExp(`batch 1 of ${HOSTS}\\n.*${SPINNER.source} h1 +deploy`).test(f) && /waiting for a later batch\n/.test(f));
+  assert.ok(mid, `a frame with batch 1 running and the others waiting:\n${frames.join('\n-----\n')}`);
+  assert.match(screen, new RegExp(`rollout halted: 1 host failed and no failed host is allowed`));
+  assert.match(screen, new RegExp(`✖ ${last} +failed at "deploy"`));
+  assert.match(screen, /rollout reverted or halted \(exit 4\) in .*\n+EXIT=4/, screen);
+  keep(`rollout-${HOSTS}-hosts.txt`, [`$ berth apply rollout.yml -i <lab inventory>    (tmux 160x50, serial: 1, the last host fails)`, mid!, '--- at the end ---', screen].map((f) => f.trim()).join('\n\n'));
+});
+
 test.after(async () => {
   spawnSync('tmux', ['-L', socket, 'kill-server']);
   await lab?.down();

@@ -4,7 +4,10 @@
 import type Docker from 'dockerode';
 import type { ApplyResult } from '../../modules/contract.js';
 import type { ContainerRef, ServiceSpec } from '../../modules/service-spec.js';
+import { randomBytes } from 'node:crypto';
+import { readInstance } from '../registry/instance-files.js';
 import { createRequest } from './create-options.js';
+import { admit, withdraw, type GateContext } from './instance-gate.js';
 import { linksLabel, type Desired } from './desired.js';
 import { L } from './labels.js';
 import { lastLines } from './log-lines.js';
@@ -24,6 +27,8 @@ export interface ExecContext {
   otherService: (service: string) => Promise<string | undefined>;
   output: (stream: 'stdout' | 'stderr', line: string) => void;
   signal: AbortSignal;
+  /** Gate and registration of the service's own containers (sidecars and jobs are not gated). */
+  gate: GateContext;
 }
 
 const fail = (code: string, message: string, detail?: string): ApplyResult => ({ ok: false, error: { code, message, detail } });
@@ -31,27 +36,96 @@ const msg = (e: unknown) => (e as { json?: { message?: string } }).json?.message
 
 export async function execute(op: Op, ctx: ExecContext): Promise<ApplyResult> {
   try {
+    // Only a service's own, long-running containers are instances: they go through the gate.
+    const instance = !ctx.spec.job && ('want' in op ? op.want.role : op.old.role) === '';
     switch (op.kind) {
-      case 'remove':
+      case 'remove': {
+        if (instance) {
+          const w = await withdraw(op.old.name, ctx.gate);
+          if (!w.ok) return w;
+        }
         await removeContainer(ctx.docker, op.old);
         ctx.ids.delete(`${op.old.role}#${op.old.replica}`);
         return { ok: true };
+      }
       case 'start': {
         await ctx.docker.getContainer(op.old.id).start();
-        return op.wait ? waitJob(ctx, op.old.id, op.want) : { ok: true };
+        if (op.wait) return waitJob(ctx, op.old.id, op.want);
+        return instance ? admit(op.old.id, ctx.gate) : { ok: true };
       }
       case 'create': {
         const made = await createContainer(op.want, op.want.name, ctx);
         if (!made.ok) return made;
         if (op.start) await ctx.docker.getContainer(made.id).start();
-        return op.wait ? waitJob(ctx, made.id, op.want) : { ok: true };
+        if (op.wait) return waitJob(ctx, made.id, op.want);
+        return instance && op.start ? admit(made.id, ctx.gate) : { ok: true };
       }
       case 'recreate':
-        return await recreate(op, ctx);
+        if (instance && op.start && op.old.state === 'running' && startFirst(op.want, ctx)) return await replaceStartFirst(op, ctx);
+        if (instance) {
+          const w = await withdraw(op.old.name, ctx.gate);
+          if (!w.ok) return w;
+        }
+        {
+          const r = await recreate(op, ctx);
+          if (!r.ok || !instance || !op.start || op.wait) return r;
+          return admit(ctx.ids.get(`${op.want.role}#${op.want.replica}`) ?? op.want.name, ctx.gate);
+        }
     }
   } catch (e) {
     return fail('services.engine', `${op.kind} ${'want' in op ? op.want.name : op.old.name}: ${msg(e)}`);
   }
+}
+
+/**
+ * Start-first needs the old and the new container side by side: impossible when the container
+ * binds a fixed host port (the second bind would fail). Those are replaced stop-first.
+ */
+function startFirst(want: Desired, ctx: ExecContext): boolean {
+  if (ctx.spec.update?.order !== 'start-first') return false;
+  if (want.spec.ports.some((p) => p.published !== undefined && /^\d+$/.test(p.published))) {
+    ctx.output('stderr', `${want.name}: publishes a fixed host port, so it is replaced stop-first (its old container must free the port)`);
+    return false;
+  }
+  return want.spec.network.mode !== 'host';
+}
+
+/**
+ * Start-first: the old container steps aside (renamed, still serving and still registered), the
+ * new one takes its name, starts and passes its gate; registering it under the same name moves
+ * the registry entry to it in one step; the old one then drains and goes. A new container that
+ * fails its gate is removed and the old one takes its name back: it never stopped serving.
+ */
+async function replaceStartFirst(op: Extract<Op, { kind: 'recreate' }>, ctx: ExecContext): Promise<ApplyResult> {
+  const old = ctx.docker.getContainer(op.old.id);
+  const aside = `${op.want.name}-old-${randomBytes(3).toString('hex')}`;
+  const registered = readInstance(op.old.name) !== undefined;
+  await old.rename({ name: aside });
+  const made = await createContainer(op.want, op.want.name, ctx).catch((e: unknown) => fail('services.engine', `create ${op.want.name}: ${msg(e)}`) as Extract<ApplyResult, { ok: false }>);
+  const putBack = async () => {
+    if ('id' in made) await ctx.docker.getContainer(made.id).remove({ force: true }).catch(() => {});
+    await old.rename({ name: op.want.name }).catch(() => {});
+    ctx.ids.set(`${op.old.role}#${op.old.replica}`, op.old.id);
+  };
+  if (!made.ok) {
+    await putBack();
+    return made;
+  }
+  try {
+    await ctx.docker.getContainer(made.id).start();
+  } catch (e) {
+    await putBack();
+    return fail('services.engine', `start ${op.want.name}: ${msg(e)}`);
+  }
+  const admitted = await admit(made.id, ctx.gate);
+  if (!admitted.ok) {
+    // Keep what a person needs: the failing container's last lines are in the error's detail.
+    await putBack();
+    return { ...admitted, error: { ...admitted.error, message: `${admitted.error.message} (the old container ${op.old.name} kept serving)` } };
+  }
+  if (registered && ctx.spec.update?.drainMs) await new Promise((r) => setTimeout(r, ctx.spec.update!.drainMs));
+  await removeContainer(ctx.docker, { ...op.old });
+  return { ok: true };
 }
 
 /** Create the new one under a temporary name, stop and remove the old one, take its name, start. */
@@ -97,11 +171,15 @@ async function createContainer(want: Desired, name: string, ctx: ExecContext, in
     [L.configHash]: want.hash,
     [L.configKeys]: JSON.stringify(want.keys),
     [L.image]: ctx.imageId(want.spec.image),
+    [L.imageRef]: want.spec.image,
     [L.links]: linksLabel(resolved),
     ...(want.role ? { [L.sidecar]: want.role } : {}),
     ...(ctx.spec.job ? { [L.job]: 'true' } : {}),
   };
   const req = createRequest(want, { name, labels, idOf: (r) => ids.get(r) ?? '', inherit });
+  // From the image the converge resolved (or built), by id: a tag moved since cannot change it.
+  const imageId = ctx.imageId(want.spec.image);
+  if (imageId.startsWith('sha256:')) req.body.Image = imageId;
   const c = await ctx.docker.createContainer(req.body);
   try {
     for (const n of req.connect) await ctx.docker.getNetwork(n.network).connect({ Container: c.id, EndpointConfig: n.endpoint });
@@ -130,8 +208,18 @@ export async function removeContainer(docker: Docker, old: Pick<Observed, 'id' |
       if (e.statusCode !== 304 && e.statusCode !== 404) throw e;
     });
   }
-  await c.remove({ force: true }).catch((e: { statusCode?: number }) => {
-    if (e.statusCode !== 404) throw e;
+  await c.remove({ force: true }).catch(async (e: { statusCode?: number; message?: string }) => {
+    if (e.statusCode === 404) return;
+    // Another agent (of a run cut short whose agent is still finishing its task) is removing
+    // it already: wait for it to be gone rather than fail.
+    if (e.statusCode === 409 && /already in progress/.test(e.message ?? '')) {
+      for (let i = 0; i < 300; i++) {
+        const gone = await c.inspect().then(() => false, (x: { statusCode?: number }) => x.statusCode === 404);
+        if (gone) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    throw e;
   });
 }
 

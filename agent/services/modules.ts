@@ -6,6 +6,7 @@ import { converge } from './converge.js';
 import { prune } from './prune.js';
 import { network, volume } from './resources.js';
 import { restart } from './restart.js';
+import { revert } from './revert.js';
 import { runJob } from './run-job.js';
 
 export const serviceModules: Record<string, BerthModule> = {
@@ -15,4 +16,5 @@ export const serviceModules: Record<string, BerthModule> = {
   [prune.name]: prune,
   [restart.name]: restart,
   [runJob.name]: runJob,
+  [revert.name]: revert,
 } as Record<string, BerthModule>;

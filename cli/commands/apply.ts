@@ -16,6 +16,10 @@ export interface ApplyFlags {
   acceptNewHostKeys?: boolean;
   tags?: string;
   skipTags?: string;
+  /** apply only: why this run holds the deploy locks, shown to whoever it refuses. */
+  lockReason?: string;
+  /** `berth promote`: go on past a rollout's canary batch. */
+  promote?: boolean;
 }
 
 function runFlags(cmd: Command): Command {
@@ -40,8 +44,17 @@ export function registerApply(program: Command): void {
       .description('converge the targeted hosts to a playbook')
       .addOption(new Option('-C, --check', 'report what would change and change nothing').env('BERTH_CHECK'))
       .addOption(new Option('-D, --diff', 'show diffs of what changes').env('BERTH_DIFF'))
+      .addOption(new Option('--lock-reason <text>', 'why this run holds the hosts\' deploy locks: shown to anyone it refuses and by `berth lock status`').env('BERTH_LOCK_REASON'))
       .addHelpText('after', '\nExamples:\n  berth apply playbooks/demo.yml\n  berth apply site.yml -i prod.yml --limit web -e app_version=1.3.0'),
   ).action(action(async (playbook: string, flags: ApplyFlags) => (await import('../run-apply.js')).runApply(playbook, flags)));
+
+  runFlags(
+    program
+      .command('promote <playbook>')
+      .description('continue a rollout that paused after its canary batch: apply the playbook to the remaining hosts, batch by batch')
+      .addOption(new Option('--lock-reason <text>', 'why this run holds the hosts\' deploy locks').env('BERTH_LOCK_REASON'))
+      .addHelpText('after', '\nA play with `rollout: {canary: 1}` stops after its canary hosts converged healthy;\npromote runs the same playbook again without that pause (the canaries are already\nat the new release, so they do nothing).\n\nExample:\n  berth promote playbooks/demo.yml'),
+  ).action(action(async (playbook: string, flags: ApplyFlags) => (await import('../run-apply.js')).runApply(playbook, { ...flags, promote: true })));
 
   runFlags(
     program

@@ -109,6 +109,8 @@ export interface RunModel {
   /** Per host, every task in order: the plan view and the summary line read it. */
   planned: Map<string, PlannedTask[]>;
   cancelling?: string;
+  /** How a rollout stopped early (halted, paused at its canary), for the person watching. */
+  rollout?: string;
   /** Errors of the run as a whole (a plan that cannot be rendered), not of one host's row. */
   errors: BerthError[];
   recap?: Record<string, HostRecap>;
@@ -159,7 +161,7 @@ export function reduce(m: RunModel, e: ViewEvent, now: number): RunModel {
       break;
     case 'play-start':
       m.play = { name: e.play, index: e.index, hosts: e.hosts, startedAt: now };
-      for (const h of e.hosts) Object.assign(row(m, h, now), { state: 'idle', since: now, endedAt: undefined, play: zero(), task: undefined, output: [] });
+      for (const h of e.hosts) Object.assign(row(m, h, now), { state: 'idle', batch: undefined, since: now, endedAt: undefined, play: zero(), task: undefined, output: [] });
       break;
     case 'task-start': {
       const r = row(m, e.host, now);
@@ -209,6 +211,17 @@ export function reduce(m: RunModel, e: ViewEvent, now: number): RunModel {
     case 'play-end':
       if (m.play) m.plays.push({ ...m.play, endedAt: now });
       m.play = undefined;
+      break;
+    case 'batch-start':
+      for (const h of e.hosts) Object.assign(row(m, h, now), { batch: e.canary ? `canary: batch ${e.batch} of ${e.batches}` : `batch ${e.batch} of ${e.batches}`, since: now });
+      // The play's other hosts wait their turn, in a section of their own below the batches.
+      for (const h of m.play?.hosts ?? []) if (!e.hosts.includes(h) && row(m, h, now).batch === undefined) row(m, h, now).batch = 'waiting for a later batch';
+      break;
+    case 'rollout-halted':
+      m.rollout = `rollout halted: ${e.reason}${e.untouched.length ? ` (not touched: ${e.untouched.join(', ')})` : ''}`;
+      break;
+    case 'rollout-paused':
+      m.rollout = `rollout paused: ${e.reason}`;
       break;
     case 'cancelling':
       m.cancelling = e.reason;

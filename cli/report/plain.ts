@@ -46,6 +46,10 @@ export function plainReporter(opts: PlainOptions): EventSink {
       }
       case 'host-unreachable':
         return hostError(e.host, 'UNREACHABLE', e.error);
+      case 'warning':
+        line(`  ${pad(e.host ?? '')} ${paint(33, 'WARNING')} ${e.message}`);
+        if (e.hint) line(`  ${pad('')} hint: ${e.hint}`);
+        return;
       case 'play-start':
         return line(`\n${paint(1, `PLAY ${e.play}`)} [${e.hosts.join(' ')}]`);
       case 'task-end': {
@@ -70,6 +74,23 @@ export function plainReporter(opts: PlainOptions): EventSink {
           return;
         }
         return hostError(e.host, 'FAILED', e.error);
+      case 'batch-start':
+        return line(`  ${paint(1, `${e.canary ? 'CANARY' : 'BATCH'} ${e.batch}/${e.batches}`)} [${e.hosts.join(' ')}]`);
+      case 'batch-end':
+        return line(`  ${paint(e.failed.length ? 31 : 32, `batch ${e.batch}/${e.batches}`)} ${e.failed.length ? `failed on ${e.failed.join(' ')}` : 'healthy'} (${ms(e.durationMs)})`);
+      case 'rollout-revert-start':
+        return line(`  ${pad(e.host)} ${paint(33, 'REVERTING')} to the release before this run`);
+      case 'rollout-revert-end':
+        return line(`  ${pad(e.host)} ${e.ok ? paint(33, 'REVERTED') : paint(31, 'REVERT FAILED')}${e.message ? ` ${e.message}` : ''}`);
+      case 'rollout-halted':
+        line(paint(31, `\nROLLOUT HALTED: ${e.reason}${e.reverted ? '; the failed batch was reverted' : ''}`));
+        if (e.untouched.length) line(`  not touched: ${e.untouched.join(' ')}`);
+        return;
+      case 'rollout-paused':
+        line(paint(33, `\nROLLOUT PAUSED: ${e.reason}`));
+        line(`  waiting: ${e.remaining.join(' ')}`);
+        line(`  continue with: berth promote (same playbook and inventory)`);
+        return;
       case 'cancelling':
         return line(paint(33, `\n${e.reason}`));
       case 'recap':

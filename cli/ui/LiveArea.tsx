@@ -18,6 +18,7 @@ export function LiveArea({ model: m, now }: { model: RunModel; now: number }) {
         <Text bold>{m.check ? 'plan' : 'apply'}</Text> {basename(m.playbook)} · {plural(m.hosts.size, 'host')} · {ms(now - m.startedAt)}
       </Text>
       {m.cancelling ? <Text color="yellow">{m.cancelling}</Text> : null}
+      {m.rollout ? <Text color="yellow">{m.rollout}</Text> : null}
       <Text bold>
         {title}
         {m.play ? <Text dimColor> · {plural(rows.length, 'host')} · {ms(now - m.play.startedAt)}</Text> : null}

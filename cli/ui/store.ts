@@ -16,6 +16,8 @@ const snapshot = (rows: Iterable<HostRow>): HostRow[] => [...rows].map((r) => st
 export class RunStore {
   readonly model: RunModel;
   readonly history: HistoryEntry[] = [];
+  /** How a rollout stopped, held until its play's outcome is printed. */
+  private rolloutNote: HistoryEntry | undefined;
   private version = 0;
   private listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
@@ -41,8 +43,15 @@ export class RunStore {
       // A host that ran no task in this play (all skipped by tags) finished when the play did.
       for (const r of snap) if (r.state === 'idle' && r.endedAt === undefined) r.endedAt = this.clock();
       this.history.push({ kind: 'play', id: `play-${play.index}`, play: m.plays[m.plays.length - 1] ?? play, rows: snap, interrupted: !!m.cancelling });
+      if (this.rolloutNote) this.history.push(this.rolloutNote);
+      this.rolloutNote = undefined;
     }
     if (e.type === 'cancelling') this.history.push({ kind: 'note', id: 'cancelling', text: e.reason });
+    if (e.type === 'rollout-revert-end') this.history.push({ kind: 'note', id: `revert-${e.host}-${this.history.length}`, text: e.ok ? `${e.host} reverted to the release before this run` : `${e.host}: revert FAILED${e.message ? `: ${e.message}` : ''}` });
+    // Shown under the play's outcome, which is printed when the play ends.
+    if (e.type === 'rollout-halted') this.rolloutNote = { kind: 'note', id: `halted-${e.play}`, text: `rollout halted: ${e.reason}${e.untouched.length ? ` (not touched: ${e.untouched.join(', ')})` : ''}` };
+    if (e.type === 'rollout-paused') this.rolloutNote = { kind: 'note', id: `paused-${e.play}`, text: `rollout paused: ${e.reason}; continue with \`berth promote\`` };
+    if (e.type === 'warning') this.history.push({ kind: 'note', id: `warning-${this.history.length}`, text: `warning: ${e.message}${e.hint ? ` (${e.hint})` : ''}` });
     if (e.type === 'run-end') {
       if (!this.history.some((h) => h.kind === 'connected')) this.connected();
       const failures = [...m.hosts.values()].filter((r) => r.failure && !this.shown.has(r.name));

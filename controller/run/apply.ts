@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import type { HostPlan, RunResult, WireError } from '../../protocol/agent-protocol.js';
 import { maskSecrets } from '../../protocol/agent-protocol.js';
 import { fromWire, startAgent, type AgentStart } from '../agent/start-agent.js';
+import { skewWarning } from '../agent/clock-skew.js';
 import { ExitCode, type BerthError, type Result } from '../errors.js';
 import { matchPattern } from '../inventory/pattern.js';
 import type { ResolvedHost, ResolvedInventory } from '../inventory/resolve.js';
@@ -16,6 +17,12 @@ import { checkExpression } from '../../lang/expressions.js';
 import { buildPlan } from './build-plan.js';
 import type { PlaybookShape } from './playbook-shape.js';
 import type { TagFilter } from './tags.js';
+import type { Rollout } from '../../schema/rollout.js';
+import { serviceTaskModules, type RevertSpec, type ServiceSpec } from '../../modules/service-spec.js';
+import { runOrigin } from './origin.js';
+import { runRollout, type HostOutcome } from './rollout.js';
+import type { LockOwner } from '../../protocol/agent-protocol.js';
+import { acquireRunLocks, warnIfLocked, type LockWarning, type RunLocks } from './locks.js';
 
 type Vars = Record<string, unknown>;
 
@@ -38,6 +45,18 @@ export interface ApplyOptions {
   signal: AbortSignal;
   /** Opens a transport to a host (SSH, or local for tests). */
   connect: (host: ResolvedHost) => Promise<Result<HostTransport>>;
+  /**
+   * Deploy locks (locks.ts): who this run is, and the playbook's fleet lock name. Absent: no
+   * lock is taken (library callers, tests on this machine). Check mode only warns of held ones.
+   */
+  lock?: { owner: LockOwner; fleet?: string };
+  /** `berth promote`: a rollout goes on past its canary batch without pausing. */
+  promote?: boolean;
+  /**
+   * A host's plan for a play, instead of rendering the playbook's (`berth rollback`: the
+   * recorded release is what runs, whatever the playbook's vars say now).
+   */
+  planFor?: (playIndex: number, host: ResolvedHost) => HostPlan;
 }
 
 interface Live {
@@ -91,6 +110,8 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
           os: facts.os.name,
           node: facts.node,
         });
+        const skew = skewWarning(name, agent.value.clock);
+        if (skew) o.sink({ type: 'warning', host: name, ...skew });
       }),
     ),
   );
@@ -125,7 +146,7 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
     for (const name of pick[index]) {
       const l = live.get(name);
       if (!l) continue;
-      const plan = buildPlan({ ...o, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } }, index, l.host, l.agent.hello.facts, blobs);
+      const plan = o.planFor ? { ok: true as const, value: o.planFor(index, l.host) } : buildPlan({ ...o, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } }, index, l.host, l.agent.hello.facts, blobs);
       if (plan.ok) plans.set(`${index}/${name}`, plan.value);
       else planErrors.push({ host: name, error: plan.error });
     }
@@ -137,48 +158,120 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
     return ExitCode.badInput;
   }
 
+  // Every host's deploy lock before the first task anywhere: a host another run holds stops this
+  // run here, having changed nothing. Released below, after the plays (and after Ctrl-C).
+  let locks: RunLocks | undefined;
+  if (o.lock && !cancelled) {
+    const targets = all.filter((h) => live.has(h) && !lost.has(h)).map((host) => ({ host, agent: live.get(host)!.agent.client }));
+    const onWarning = (w: LockWarning) => o.sink({ type: 'warning', ...w });
+    if (o.check) await warnIfLocked(targets, { fleet: o.lock.fleet, onWarning });
+    else {
+      const got = await acquireRunLocks(targets, { owner: o.lock.owner, fleet: o.lock.fleet, onWarning });
+      if (!got.ok) {
+        for (const { host, error } of got.error) {
+          recap[host].failed += 1;
+          o.sink({ type: 'host-failed', host, error });
+        }
+        o.signal.removeEventListener('abort', onAbort);
+        await Promise.all([...live.values()].map((l) => closeHost(l)));
+        o.sink({ type: 'recap', hosts: recap });
+        o.sink({ type: 'run-end', exitCode: ExitCode.failed, durationMs: Math.round(performance.now() - t0) });
+        return ExitCode.failed;
+      }
+      locks = got.value;
+      for (const { host, error } of locks.failed) {
+        failed.add(host);
+        if (lost.has(host)) continue; // reported already, as unreachable or lost
+        recap[host].failed += 1;
+        o.sink({ type: 'host-failed', host, error });
+      }
+    }
+  }
+
+  /** One host's plan of one play, its events forwarded; how it ended. */
+  async function runHostPlay(index: number, name: string): Promise<HostOutcome> {
+    const l = live.get(name);
+    if (!l || failed.has(name)) return 'lost';
+    const began = performance.now();
+    const plan = plans.get(`${index}/${name}`)!;
+    const res = await sendPlan(index, name, plan);
+    recap[name].durationMs += performance.now() - began;
+    if (!res.ok) {
+      failed.add(name);
+      if (res.error.code !== 'agent.connection-lost') recap[name].failed += 1;
+      hostLost(name, res.error);
+      return 'lost';
+    }
+    const r = res.result as RunResult;
+    for (const k of ['ok', 'changed', 'failed', 'skipped'] as const) recap[name][k] += r[k];
+    if (r.cancelled && !cancelled) {
+      // Not our Ctrl-C: the host stopped the run because its deploy lock expired unrenewed.
+      recap[name].failed += 1;
+      o.sink({ type: 'host-failed', host: name, error: { code: 'lock.expired', message: 'the host stopped this run after its task in progress: its deploy lock expired before this controller renewed it', where: name, hint: 'was this controller suspended or its network cut? run apply again', exit: ExitCode.failed } });
+    }
+    if (r.failed > 0 || (r.cancelled && !cancelled)) failed.add(name);
+    return r.failed > 0 || (r.cancelled && !cancelled) ? 'failed' : 'ok';
+  }
+
+  function sendPlan(index: number, name: string, plan: HostPlan) {
+    const l = live.get(name)!;
+    const names = new Map([...plan.tasks, ...plan.handlers].map((t) => [t.index, t]));
+    const req = l.agent.client.request({ method: 'run', params: plan }, (e) => {
+      const t = names.get(e.kind === 'progress' ? -1 : e.task);
+      if (e.kind === 'task-start') o.sink({ type: 'task-start', host: name, play: index, task: e.task, name: e.name, module: e.module, handler: e.handler });
+      else if (e.kind === 'task-end' && t) o.sink({ type: 'task-end', host: name, play: index, task: e.task, name: t.name, module: t.module, status: e.status, changes: e.changes, message: e.message, durationMs: e.durationMs, handler: e.handler });
+      else if (e.kind === 'output') o.sink({ type: 'output', host: name, task: e.task, stream: e.stream, line: e.line });
+      else if (e.kind === 'progress') o.sink({ type: 'progress', host: name, task: e.task, label: e.label, done: e.done, total: e.total });
+    });
+    if (cancelled) l.agent.client.cancel(req.id);
+    return req.done;
+  }
+
+  /** A rollout's automatic revert on one host: each service of the play back to its release before this run. */
+  async function revertHost(index: number, name: string): Promise<{ ok: boolean; message?: string; releases: Record<string, string> }> {
+    const l = live.get(name);
+    const plan = plans.get(`${index}/${name}`);
+    if (!l || !plan || lost.has(name)) return { ok: false, message: 'the host is no longer reachable', releases: {} };
+    const origin = runOrigin(o.playbookPath);
+    const services = plan.tasks.filter((t) => t.module === serviceTaskModules.converge && !(t.params as ServiceSpec).job).map((t) => t.params as ServiceSpec);
+    const tasks = services.map((s, i) => ({ index: 100_000 + i, name: `revert ${s.service}`, module: serviceTaskModules.revert, params: { playbook: s.playbook, service: s.service, notRun: origin.runId, origin } satisfies RevertSpec }));
+    if (tasks.length === 0) return { ok: true, message: 'no service to revert', releases: {} };
+    const res = await sendPlan(index, name, { ...plan, tasks, handlers: [] });
+    if (!res.ok) return { ok: false, message: res.error.message, releases: {} };
+    const r = res.result as RunResult & { data?: unknown };
+    return { ok: r.failed === 0, message: r.failed ? `${r.failed} service${r.failed === 1 ? '' : 's'} could not be reverted` : undefined, releases: {} };
+  }
+
+  let rolloutStopped = false;
   for (const [index, play] of o.playbook.plays.entries()) {
     if (cancelled) break;
     const hosts = pick[index].filter((h) => live.has(h) && !failed.has(h));
     o.sink({ type: 'play-start', play: play.name ?? `play ${index + 1}`, index, hosts });
-    await Promise.all(
-      hosts.map((name) =>
-        limit(async () => {
-          const l = live.get(name)!;
-          const began = performance.now();
-          const plan = plans.get(`${index}/${name}`)!;
-          const names = new Map([...plan.tasks, ...plan.handlers].map((t) => [t.index, t]));
-          const req = l.agent.client.request({ method: 'run', params: plan }, (e) => {
-            const t = names.get(e.kind === 'progress' ? -1 : e.task);
-            if (e.kind === 'task-start') o.sink({ type: 'task-start', host: name, play: index, task: e.task, name: e.name, module: e.module, handler: e.handler });
-            else if (e.kind === 'task-end' && t) o.sink({ type: 'task-end', host: name, play: index, task: e.task, name: t.name, module: t.module, status: e.status, changes: e.changes, message: e.message, durationMs: e.durationMs, handler: e.handler });
-            else if (e.kind === 'output') o.sink({ type: 'output', host: name, task: e.task, stream: e.stream, line: e.line });
-            else if (e.kind === 'progress') o.sink({ type: 'progress', host: name, task: e.task, label: e.label, done: e.done, total: e.total });
-          });
-          if (cancelled) l.agent.client.cancel(req.id);
-          const res = await req.done;
-          recap[name].durationMs += performance.now() - began;
-          if (!res.ok) {
-            failed.add(name);
-            if (res.error.code !== 'agent.connection-lost') recap[name].failed += 1;
-            return hostLost(name, res.error);
-          }
-          const r = res.result as RunResult;
-          for (const k of ['ok', 'changed', 'failed', 'skipped'] as const) recap[name][k] += r[k];
-          if (r.failed > 0) failed.add(name);
-        }),
-      ),
-    );
+    const rollout = (play as { rollout?: Rollout }).rollout;
+    if (rollout && !o.check) {
+      const outcome = await runRollout(index, hosts, rollout, { promote: o.promote === true }, { run: (name) => limit(() => runHostPlay(index, name)), revert: (name) => revertHost(index, name), sink: o.sink, cancelled: () => cancelled });
+      if (outcome === 'halted' || outcome === 'reverted') rolloutStopped = true;
+      if (outcome !== 'done') {
+        // Later plays must not run on a fleet whose rollout did not complete.
+        o.sink({ type: 'play-end', index });
+        break;
+      }
+    } else {
+      await Promise.all(hosts.map((name) => limit(() => runHostPlay(index, name))));
+    }
     o.sink({ type: 'play-end', index });
   }
   o.signal.removeEventListener('abort', onAbort);
 
+  await locks?.release();
   await Promise.all([...live.values()].map((l) => closeHost(l)));
   for (const r of Object.values(recap)) r.durationMs = Math.round(r.durationMs);
   o.sink({ type: 'recap', hosts: recap });
   const code = cancelled
     ? ExitCode.cancelled
-    : Object.values(recap).some((r) => r.failed > 0)
+    : rolloutStopped
+      ? ExitCode.reverted
+      : Object.values(recap).some((r) => r.failed > 0)
       ? ExitCode.failed
       : Object.values(recap).some((r) => r.unreachable)
         ? ExitCode.unreachable

@@ -20,6 +20,8 @@ export type RunEvent =
   | { type: 'host-connecting'; host: string }
   | { type: 'host-ready'; host: string; connectMs: number; agentMs: number; uploadedBytes: number; pushed: { agent: boolean; node: boolean }; os: string; node: string }
   | { type: 'host-unreachable'; host: string; error: BerthError }
+  /** Something a person should fix that does not stop the run (`clock.skew` carries skewMs). */
+  | { type: 'warning'; host?: string; code: string; message: string; hint?: string; skewMs?: number }
   | { type: 'play-start'; play: string; index: number; hosts: string[] }
   | { type: 'task-start'; host: string; play: number; task: number; name: string; module: string; handler?: boolean }
   | { type: 'task-end'; host: string; play: number; task: number; name: string; module: string; status: TaskStatus; changes: ChangeReport[]; message?: string; durationMs: number; handler?: boolean }
@@ -27,6 +29,14 @@ export type RunEvent =
   | { type: 'progress'; host: string; task: number; label: string; done: number; total?: number }
   | { type: 'host-failed'; host: string; error: BerthError }
   | { type: 'play-end'; index: number }
+  /** A rollout (a play with `rollout:`) runs its hosts batch by batch. */
+  | { type: 'batch-start'; play: number; batch: number; batches: number; hosts: string[]; canary: boolean }
+  | { type: 'batch-end'; play: number; batch: number; batches: number; ok: string[]; failed: string[]; durationMs: number }
+  | { type: 'rollout-revert-start'; play: number; host: string }
+  /** `releases`: service -> the release it is back at. */
+  | { type: 'rollout-revert-end'; play: number; host: string; ok: boolean; message?: string; releases: Record<string, string> }
+  | { type: 'rollout-halted'; play: number; reason: string; untouched: string[]; reverted: boolean }
+  | { type: 'rollout-paused'; play: number; reason: string; remaining: string[] }
   | { type: 'cancelling'; reason: string }
   | { type: 'recap'; hosts: Record<string, HostRecap> }
   | { type: 'run-end'; exitCode: number; durationMs: number };

@@ -9,6 +9,7 @@ import { matchPattern } from '../inventory/pattern.js';
 import { buildPlan } from '../run/build-plan.js';
 import { ask, onHosts, type Fleet, type HostOutcome } from './fleet.js';
 import { playServices } from './play-services.js';
+import type { Service } from '../../schema/service.js';
 import { dirname } from 'node:path';
 
 export type ContainerOutput = Extract<AgentEvent, { kind: 'container-output' }> & { host: string };
@@ -101,30 +102,27 @@ export async function runJob(
       extraVars[kv.slice(0, at)] = kv.slice(at + 1);
     }
   }
-  const playIndex = pb.doc.plays.findIndex((p, i) => {
-    const s = playServices(p, dirname(pb.path), (path) => pb.where(['plays', i, ...path]));
-    return s.ok && job in s.value.services;
-  });
-  if (playIndex < 0) return err([badInput('run.unknown-job', `no play of ${pb.path} has a service named "${job}"`, pb.where(['plays']))]);
+  const found = servicePlay(fleet, job, 'run');
+  if (!found.ok) return err([found.error]);
+  const { playIndex, hosts } = found.value;
   // Running a job by name selects its profiles, as `docker compose run` does.
-  const found = playServices(pb.doc.plays[playIndex], dirname(pb.path), (path) => pb.where(['plays', playIndex, ...path]));
-  const profiles = found.ok ? (found.value.services[job].profiles ?? []) : [];
+  const profiles = found.value.service.profiles ?? [];
   if (profiles.length) extraVars.berth_profiles = [...profiles, ...(Array.isArray(extraVars.berth_profiles) ? extraVars.berth_profiles : [])];
-  const m = matchPattern(pb.doc.plays[playIndex].hosts, fleet.inventory);
-  const hosts = fleet.hosts.filter((h) => m.ok && m.hosts.includes(h));
-  if (hosts.length === 0) return err([badInput('run.no-hosts', `the play of "${job}" targets none of the selected hosts`, pb.where(['plays', playIndex, 'hosts']))]);
 
   const outcomes = await onHosts(
     fleet,
     hosts,
     async (host, agent): Promise<Result<JobRun>> => {
       const facts = agent.facts!;
+      // A job built from `build:` that the host lacks is built before it runs: its context is served from here.
+      const blobs = new BlobRegistry();
+      agent.blobs = blobs;
       const plan = buildPlan(
         { playbookPath: pb.path, playbook: pb.doc, where: pb.where, inventory: fleet.inventory, extraVars, secrets: [], secretVars: {}, tags: { only: [], skip: [] }, check: false, diff: false },
         playIndex,
         host,
         facts,
-        new BlobRegistry(),
+        blobs,
       );
       if (!plan.ok) return plan;
       const task = plan.value.tasks.find((t) => t.module === serviceTaskModules.converge && (t.params as ServiceSpec).service === job);
@@ -149,4 +147,19 @@ export async function runJob(
     opts,
   );
   return ok(outcomes);
+}
+
+/** The play of the playbook that has service `name`, and the selected hosts it targets. */
+export function servicePlay(fleet: Fleet, name: string, command: string): Result<{ playIndex: number; hosts: string[]; service: Service }> {
+  const pb = fleet.playbook;
+  if (!pb) return err(badInput(`${command}.no-playbook`, `berth ${command} needs the playbook that defines "${name}" (-p)`, undefined, `for example: berth ${command} ${name} -p playbooks/demo.yml`));
+  for (const [i, play] of pb.doc.plays.entries()) {
+    const s = playServices(play, dirname(pb.path), (path) => pb.where(['plays', i, ...path]));
+    if (!s.ok || !(name in s.value.services)) continue;
+    const m = matchPattern(play.hosts, fleet.inventory);
+    const hosts = fleet.hosts.filter((h) => m.ok && m.hosts.includes(h));
+    if (hosts.length === 0) return err(badInput(`${command}.no-hosts`, `the play of "${name}" targets none of the selected hosts`, pb.where(['plays', i, 'hosts'])));
+    return ok({ playIndex: i, hosts, service: s.value.services[name] });
+  }
+  return err(badInput(`${command}.unknown-service`, `no play of ${pb.path} has a service named "${name}"`, pb.where(['plays'])));
 }

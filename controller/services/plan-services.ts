@@ -1,19 +1,24 @@
 // A play's `services:` as tasks of the host's plan, after the play's own tasks: the networks and
 // volumes they use, then each service in dependency order, then the removal of containers whose
-// service left the playbook. Tasks that `notify` a service get a handler that restarts it once.
+// service left the playbook. Tasks that `notify` a service get a handler that restarts it once
+// (or recreates it, when the service says `on_notify: recreate`).
 import { dirname } from 'node:path';
-import { serviceTaskModules as M, type NetworkSpec, type PruneSpec, type RestartSpec, type VolumeSpec } from '../../modules/service-spec.js';
+import { serviceTaskModules as M, type NetworkSpec, type PruneSpec, type RestartSpec, type ServiceSpec, type VolumeSpec } from '../../modules/service-spec.js';
 import type { PlannedTask } from '../../protocol/agent-protocol.js';
 import type { Service } from '../../schema/service.js';
 import { err, ok, type BerthError, type Result } from '../errors.js';
 import { matchPattern } from '../inventory/pattern.js';
 import type { ResolvedHost, ResolvedInventory } from '../inventory/resolve.js';
 import type { PlaybookShape, PlayShape } from '../run/playbook-shape.js';
+import { runOrigin } from '../run/origin.js';
 import { renderValue, type RenderScope } from '../run/render.js';
+import type { Rollout } from '../../schema/rollout.js';
 import { selectedByTags, type TagFilter } from '../run/tags.js';
 import { playServices } from './play-services.js';
 import { projectName } from './project.js';
 import { dependencyOrder, normalizeService, qualifier, type NormalizedService } from './service.js';
+import { prepareServiceBuild } from './service-build.js';
+import type { BlobRegistry } from '../blobs.js';
 import { parseMs } from './units.js';
 
 export interface ServicePlanInput {
@@ -31,13 +36,14 @@ export interface ServiceTasks {
 
 const DEFAULT_WAIT_MS = 5 * 60_000;
 
-export function planServices(o: ServicePlanInput, playIndex: number, host: ResolvedHost, scope: RenderScope, nextIndex: () => number): Result<ServiceTasks> {
+/** `blobs`: the run's registry, where a service's build context goes (without it, `build` stays as the playbook says). */
+export function planServices(o: ServicePlanInput, playIndex: number, host: ResolvedHost, scope: RenderScope, nextIndex: () => number, blobs?: BlobRegistry): Result<ServiceTasks> {
   const play = o.playbook.plays[playIndex];
   const project = projectName(o.playbook.name, o.playbookPath);
   const baseDir = dirname(o.playbookPath);
   const found = playServices(play, baseDir, (p) => o.where(['plays', playIndex, ...p]));
   if (!found.ok) return found;
-  const handlers = notifiedServices(o, play, host, project, nextIndex);
+  const handlers = notifiedServices(o, play, host, project, scope, nextIndex);
   if (!handlers.ok) return handlers;
   const { services, networks, volumes } = found.value;
   const names = Object.keys(services);
@@ -52,8 +58,13 @@ export function planServices(o: ServicePlanInput, playIndex: number, host: Resol
     if (!rendered.ok) return rendered;
     const svc = rendered.value.value as Service;
     if (svc.profiles?.length && !svc.profiles.some((p) => profiles.has(p))) continue;
-    const r = normalizeService(name, svc, { project, baseDir, services: new Set(names), defaultWaitMs });
+    const r = normalizeService(name, svc, { project, baseDir, services: new Set(names), defaultWaitMs, rollout: (play as { rollout?: Rollout }).rollout, origin: runOrigin(o.playbookPath) });
     if (!r.ok) return err({ code: 'service.spec', message: `service ${name}: ${r.problem.message}`, where: where(name, r.problem.key), hint: r.problem.hint, exit: 2 });
+    if (blobs) {
+      const b = prepareServiceBuild(r.value.spec, svc, { blobs, baseDir, where: (key) => where(name, key), hostImages: scope.facts?.images });
+      if (!b.ok) return b;
+      r.value.spec.build = b.value;
+    }
     normalized.set(name, r.value);
   }
   // A dependency's own deadline (its `update: healthy_deadline`) bounds how long others wait for it.
@@ -118,16 +129,47 @@ function servicesOnHost(o: ServicePlanInput, host: ResolvedHost): string[] {
  * `notify: web` where web is a service of the playbook on this host (and no handler of the play
  * has that name): a handler that restarts the service once, after the play's tasks.
  */
-function notifiedServices(o: ServicePlanInput, play: PlayShape, host: ResolvedHost, project: string, nextIndex: () => number): Result<PlannedTask[], BerthError> {
+function notifiedServices(o: ServicePlanInput, play: PlayShape, host: ResolvedHost, project: string, scope: RenderScope, nextIndex: () => number): Result<PlannedTask[], BerthError> {
   const handlerNames = new Set((play.handlers ?? []).flatMap((h) => [h.name, ...tagList(h.listen)].filter((x): x is string => typeof x === 'string')));
   const notified = new Set((play.tasks ?? []).flatMap((t) => tagList(t.notify)).filter((n) => !handlerNames.has(n)));
   if (notified.size === 0) return ok([]);
   const services = new Set(servicesOnHost(o, host));
-  return ok(
-    [...notified]
-      .filter((n) => services.has(n))
-      .map((service) => ({ index: nextIndex(), name: service, module: M.restart, params: { playbook: project, service } satisfies RestartSpec })),
-  );
+  const out: PlannedTask[] = [];
+  for (const service of [...notified].filter((n) => services.has(n))) {
+    const recreate = recreateSpec(o, host, service, scope);
+    if (!recreate.ok) return recreate;
+    const params: RestartSpec = recreate.value ? { playbook: project, service, mode: 'recreate', spec: recreate.value } : { playbook: project, service };
+    out.push({ index: nextIndex(), name: service, module: M.restart, params });
+  }
+  return ok(out);
+}
+
+/**
+ * For a service with `on_notify: recreate`, its spec exactly as its own play's converge task
+ * carries it (the handler makes new containers from it). The service may live in another play
+ * (a `base` play's template notifying the `services` play's web): that play's services are
+ * planned here with its own vars on top of this play's scope, its tasks left out so that its
+ * own handlers are not planned in turn. Undefined for `restart` (the default), and when the
+ * service is not converged on this host (a profile leaves it out): a restart then does the rest.
+ */
+function recreateSpec(o: ServicePlanInput, host: ResolvedHost, service: string, scope: RenderScope): Result<ServiceSpec | undefined, BerthError> {
+  const at = o.playbook.plays.findIndex((p, i) => {
+    const m = matchPattern(p.hosts, o.inventory);
+    if (!m.ok || !m.hosts.includes(host.name)) return false;
+    const found = playServices(p, dirname(o.playbookPath), (path) => o.where(['plays', i, ...path]));
+    return found.ok && service in found.value.services;
+  });
+  if (at < 0) return ok(undefined);
+  const found = playServices(o.playbook.plays[at], dirname(o.playbookPath), (path) => o.where(['plays', at, ...path]));
+  if (!found.ok || (found.value.services[service] as Service).on_notify !== 'recreate') return ok(undefined);
+  const home = o.playbook.plays[at];
+  const extra = (o as ServicePlanInput & { extraVars?: Record<string, unknown> }).extraVars ?? {};
+  const homeScope: RenderScope = { ...scope, vars: { ...scope.vars, ...(home.vars ?? {}), ...extra } };
+  const alone: ServicePlanInput = { ...o, tags: { only: [], skip: [] }, playbook: { ...o.playbook, plays: o.playbook.plays.map((p, i) => (i === at ? { ...p, tasks: [] } : p)) } };
+  const planned = planServices(alone, at, host, homeScope, () => 0);
+  if (!planned.ok) return planned;
+  const task = planned.value.tasks.find((t) => t.module === M.converge && (t.params as ServiceSpec).service === service);
+  return ok(task ? (task.params as ServiceSpec) : undefined);
 }
 
 function renameResources(spec: NormalizedService['spec'], renames: Map<string, string>): NormalizedService['spec'] {

@@ -1,9 +1,11 @@
 // A service of a play, from its Compose-style block to the ServiceSpec the agent converges: the
 // service's own container, its sidecars, its replicas and what it waits for. Names that point at
 // other containers are resolved here, where the whole play is known.
-import type { ContainerRef, DependsOn, ServiceSpec } from '../../modules/service-spec.js';
+import type { ContainerRef, DependsOn, ReleaseOrigin, ServiceSpec, UpdateSpec } from '../../modules/service-spec.js';
+import type { Rollout } from '../../schema/rollout.js';
 import type { Service } from '../../schema/service.js';
 import { normalizeContainer, type SpecProblem } from './container.js';
+import { parseMs } from './units.js';
 
 export interface ServiceContext {
   /** The playbook's name as berth uses it in labels and container and volume names. */
@@ -13,6 +15,25 @@ export interface ServiceContext {
   services: ReadonlySet<string>;
   /** How long a dependency may take to get ready, unless the dependency says otherwise. */
   defaultWaitMs: number;
+  /** The play's `rollout:`; a service's own `update:` wins key by key. */
+  rollout?: Rollout;
+  origin?: ReleaseOrigin;
+}
+
+// Nomad's update defaults where berth has the same setting; drain is Kamal-like but short,
+// because the ambassador's reload already lets established connections finish.
+const DEFAULT_UPDATE: UpdateSpec = { order: 'start-first', drainMs: 2_000, healthyDeadlineMs: 5 * 60_000, minHealthyMs: 10_000 };
+
+/** The host-local half of a service's rollout settings: play `rollout:` then service `update:`. */
+export function updateSettings(play: Rollout | undefined, own: Rollout | undefined): UpdateSpec {
+  const r = { ...(play ?? {}), ...(own ?? {}) };
+  const ms = (v: string | number | undefined, d: number) => (v === undefined ? d : (parseMs(v) ?? d));
+  return {
+    order: r.order ?? DEFAULT_UPDATE.order,
+    drainMs: ms(r.drain_time, DEFAULT_UPDATE.drainMs),
+    healthyDeadlineMs: ms(r.healthy_deadline, DEFAULT_UPDATE.healthyDeadlineMs),
+    minHealthyMs: ms(r.min_healthy_time, DEFAULT_UPDATE.minHealthyMs),
+  };
 }
 
 export interface NormalizedService {
@@ -81,6 +102,10 @@ export function normalizeService(name: string, svc: Service, ctx: ServiceContext
     dependsOn,
     ...(svc.schedule ? { schedule: svc.schedule } : {}),
     ...(svc.build !== undefined ? { build: svc.build } : {}),
+    ...(svc.health ? { health: svc.health } : {}),
+    ...(svc.register ? { register: { name: svc.register.name ?? name, ...(svc.register.port !== undefined ? { port: svc.register.port } : {}), tags: svc.register.tags ?? [], meta: strings(svc.register.meta) } } : {}),
+    ...(job ? {} : { update: updateSettings(ctx.rollout, svc.update) }),
+    ...(ctx.origin ? { origin: ctx.origin } : {}),
   };
   return { ok: true, value: { spec, volumes: [...volumes].sort(), networks: [...networks].sort(), after: [...new Set(dependsOn.map((d) => d.service))] } };
 }
@@ -135,3 +160,5 @@ export function dependencyOrder(services: Map<string, NormalizedService>): strin
   return out;
 }
 
+
+const strings = (m: Record<string, unknown> | undefined): Record<string, string> => Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k, String(v ?? '')]));

@@ -1,0 +1,40 @@
+// `services.revert`: a service back to a release in its history on this host, converged from
+// the recorded spec with the recorded image ids, so nothing is built or pulled. Used by a
+// rollout's automatic revert and by `berth rollback`.
+import { defineModule, failed } from '../../modules/contract.js';
+import { RevertSpec } from '../../modules/service-spec.js';
+import { converge } from './converge.js';
+import { readHistory, type ReleaseRecord } from './releases.js';
+
+export const revert = defineModule({
+  name: 'services.revert',
+  schema: RevertSpec,
+  async plan(p, ctx) {
+    const h = readHistory(p.playbook, p.service);
+    const target = pick(h.releases, h.current, p);
+    if (typeof target === 'string') {
+      // Nothing to return to (a first deploy): an automatic revert leaves the host as it is.
+      if (p.to === undefined) return { ok: true, changes: [], data: { reverted: false, reason: target } };
+      return failed('release.unknown', target);
+    }
+    const spec = { ...target.spec, pinned: target.images, ...(p.origin ? { origin: p.origin } : {}) };
+    const planned = await converge.plan(spec, ctx);
+    if (!planned.ok) return planned;
+    return { ...planned, data: { ...(planned.data ?? {}), reverted: true, release: target.id } };
+  },
+});
+
+function pick(releases: ReleaseRecord[], current: string | undefined, p: RevertSpec): ReleaseRecord | string {
+  if (releases.length === 0) return `${p.service} has no release history on this host`;
+  if (p.to !== undefined) {
+    const found = releases.filter((r) => r.id.startsWith(p.to!));
+    if (found.length === 1) return found[0];
+    return found.length === 0 ? `${p.service} has no release "${p.to}" on this host (known: ${releases.map((r) => r.id).join(', ')})` : `"${p.to}" names ${found.length} releases of ${p.service}: give more of the id`;
+  }
+  if (p.notRun !== undefined) {
+    const before = releases.find((r) => r.runId !== p.notRun);
+    return before ?? `${p.service} had no release on this host before this run`;
+  }
+  const i = releases.findIndex((r) => r.id === current);
+  return releases[i + 1] ?? `${p.service} has no release before ${current ?? 'the current one'} on this host`;
+}
