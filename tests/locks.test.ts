@@ -7,9 +7,8 @@
 // the lab network's gateway), the playbook's fleet lock refuses a second controller aimed at
 // other hosts.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os, { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
@@ -17,6 +16,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { networkName } from '../providers/lab/names.js';
 import { berth, type Ev, type Run } from './helpers/berth-cli.js';
+import { startEtcd } from './helpers/etcd.js';
 import { sshLabSync, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 
 let lab: TestLab;
@@ -293,42 +293,15 @@ test('berth plan takes no lock but warns when a host is locked', async () => {
 
 const pexec = promisify(execFile);
 
-async function freePort(host: string): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 /** Debian's etcd on the lab network's gateway, stopped (by its pid) at the end of the test. */
-async function startEtcd(): Promise<{ url: string; stop: () => void }> {
+async function etcdForLab(): Promise<{ url: string; stop: () => void }> {
   const gw = (await pexec('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', networkName(lab.name)])).stdout.trim();
-  const dir = mkdtempSync(join(tmpdir(), 'berth-locks-etcd-'));
-  const [client, peer] = [await freePort(gw), await freePort('127.0.0.1')];
-  const url = `http://${gw}:${client}`;
-  const out = openSync(join(dir, 'etcd.log'), 'a');
-  const child = spawn('/usr/bin/etcd', ['--name', 'locks', '--data-dir', join(dir, 'data'), '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `locks=http://127.0.0.1:${peer}`], { stdio: ['ignore', out, out] });
-  const stop = () => {
-    try {
-      process.kill(child.pid!, 'SIGTERM');
-    } catch {
-      // gone already
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on('exit', stop);
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { url, stop };
-    await sleep(100);
-  }
-  stop();
-  throw new Error(`etcd did not start at ${url}`);
+  return startEtcd(gw, 'locks');
 }
 
 test('with an etcd registry, the playbook\'s fleet lock refuses a second controller aimed at other hosts', async () => {
   const [h1, h2] = lab.hosts;
-  const etcd = await startEtcd();
+  const etcd = await etcdForLab();
   const client = new Etcd3({ hosts: etcd.url });
   try {
     // What the `registry` task leaves on a host (backend etcd): the agent reads only this.

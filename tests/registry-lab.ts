@@ -4,12 +4,11 @@
 // playbooks, run commands on hosts over OpenSSH and time things by the hosts' clock (the same
 // kernel clock as this process: lab hosts are containers).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { networkName } from '../providers/lab/names.js';
+import { startEtcd } from './helpers/etcd.js';
 import { sshArgs, sshLab, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 
 const pexec = promisify(execFile);
@@ -42,57 +41,6 @@ export interface RegistryLab {
   /** A busybox httpd serving its hostname ("<host>-<name>") at / and, when healthy, "ok" at /healthz. */
   runWeb(host: LabHost, name: string, hostPort: number, healthy?: boolean): Promise<void>;
   down(): Promise<void>;
-}
-
-async function freePort(host: string): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** Debian's etcd-server, installed on this machine when missing (the tests' only outside need). */
-async function ensureEtcd(): Promise<void> {
-  if (existsSync('/usr/bin/etcd')) return;
-  log('installing etcd-server');
-  await pexec('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', 'etcd-server'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-}
-
-async function startEtcd(gateway: string): Promise<{ url: string; stop: () => void }> {
-  await ensureEtcd();
-  const dir = mkdtempSync(join(tmpdir(), 'berth-etcd-'));
-  const client = await freePort(gateway);
-  const peer = await freePort('127.0.0.1');
-  const url = `http://${gateway}:${client}`;
-  const out = openSync(join(dir, 'etcd.log'), 'a');
-  const child = spawn(
-    '/usr/bin/etcd',
-    ['--name', 'berth-test', '--data-dir', join(dir, 'data'), '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `berth-test=http://127.0.0.1:${peer}`],
-    { stdio: ['ignore', out, out] },
-  );
-  const pid = child.pid!;
-  let stopped = false;
-  const stop = () => {
-    if (stopped) return;
-    stopped = true;
-    // Only the process this helper started, by its pid.
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  // The lab helper ends the process on SIGTERM/SIGINT with process.exit: etcd goes too.
-  process.on('exit', stop);
-  for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
-    if (ok) return { url, stop };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  stop();
-  throw new Error(`etcd did not start at ${url}`);
 }
 
 export async function registryLab(name: string, hosts: number, opts: { etcd?: boolean } = {}): Promise<RegistryLab> {
@@ -142,7 +90,7 @@ plays:
 `,
     );
     if (engine.code !== 0) throw new Error(`preparing the engine failed (exit ${engine.code}): ${engine.stderr}\n${JSON.stringify(engine.events.filter((e) => e.status === 'failed'))}`);
-    if (opts.etcd) etcd = await startEtcd(gateway);
+    if (opts.etcd) etcd = await startEtcd(gateway, 'berth-test', log);
     return {
       lab,
       hosts: lab.hosts,

@@ -8,31 +8,13 @@ import { desiredContainers } from '../agent/services/desired.js';
 import type { Observed } from '../agent/services/observe.js';
 import { reconcile, type Op } from '../agent/services/reconcile.js';
 import type { ContainerSpec, ServiceSpec } from '../modules/service-spec.js';
+import { containerSpec, serviceSpec } from './helpers/specs.js';
 
-const base: ContainerSpec = {
-  image: 'lab/busybox',
-  env: {},
-  labels: {},
-  ports: [],
-  expose: [],
-  mounts: [{ type: 'volume', source: 'demo_data', target: '/data' }],
-  volumesFrom: [],
-  network: { mode: 'networks', networks: [{ name: 'demo_default', aliases: ['web'] }] },
-  tmpfs: {},
-  capAdd: [],
-  capDrop: [],
-  securityOpt: [],
-  ulimits: [],
-  extraHosts: [],
-  dns: [],
-  dnsSearch: [],
-  devices: [],
-  sysctls: {},
-};
+const base: ContainerSpec = containerSpec({ mounts: [{ type: 'volume', source: 'demo_data', target: '/data' }] });
 const side = (spec: Partial<ContainerSpec>): ContainerSpec => ({ ...base, mounts: [], network: { mode: 'networks', networks: [] }, ...spec });
 const images = new Map([['lab/busybox', 'sha256:img1']]);
 
-const svc = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({ playbook: 'demo', service: 'web', replicas: 1, job: false, main: base, sidecars: [], dependsOn: [], ...over });
+const svc = (over: Partial<ServiceSpec> = {}): ServiceSpec => serviceSpec(base, over);
 
 function onHost(s: ServiceSpec, over: (o: Observed) => Partial<Observed> = () => ({})): Observed[] {
   return desiredContainers(s, images).map((d, i) => {

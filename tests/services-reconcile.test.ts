@@ -10,29 +10,11 @@ import type { Observed } from '../agent/services/observe.js';
 import { reconcile, type Op, type ReconcileInput } from '../agent/services/reconcile.js';
 import { judge } from '../agent/services/wait.js';
 import type { ContainerSpec, ServiceSpec } from '../modules/service-spec.js';
+import { containerSpec, serviceSpec } from './helpers/specs.js';
 
-const base: ContainerSpec = {
-  image: 'lab/busybox',
-  env: { A: '1' },
-  labels: {},
-  ports: [],
-  expose: [],
-  mounts: [],
-  volumesFrom: [],
-  network: { mode: 'networks', networks: [{ name: 'demo_default', aliases: ['web'] }] },
-  tmpfs: {},
-  capAdd: [],
-  capDrop: [],
-  securityOpt: [],
-  ulimits: [],
-  extraHosts: [],
-  dns: [],
-  dnsSearch: [],
-  devices: [],
-  sysctls: {},
-};
+const base: ContainerSpec = containerSpec({ env: { A: '1' } });
 
-const svc = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({ playbook: 'demo', service: 'web', replicas: 1, job: false, main: base, sidecars: [], dependsOn: [], ...over });
+const svc = (over: Partial<ServiceSpec> = {}): ServiceSpec => serviceSpec(base, over);
 const images = new Map([['lab/busybox', 'sha256:img1']]);
 
 /** What is on the host after a converge of `s` (optionally with a different image id). */

@@ -9,6 +9,9 @@ import { matchPattern } from '../inventory/pattern.js';
 import { buildPlan } from '../run/build-plan.js';
 import { ask, onHosts, type Fleet, type HostOutcome } from './fleet.js';
 import { playServices } from './play-services.js';
+import type { AgentClient } from '../agent/agent-client.js';
+import type { ResolvedHost } from '../inventory/resolve.js';
+import { acquireRunLocks, lockOwner } from '../run/locks.js';
 import type { Service } from '../../schema/service.js';
 import { dirname } from 'node:path';
 
@@ -113,40 +116,55 @@ export async function runJob(
     fleet,
     hosts,
     async (host, agent): Promise<Result<JobRun>> => {
-      const facts = agent.facts!;
-      // A job built from `build:` that the host lacks is built before it runs: its context is served from here.
-      const blobs = new BlobRegistry();
-      agent.blobs = blobs;
-      const plan = buildPlan(
-        { playbookPath: pb.path, playbook: pb.doc, where: pb.where, inventory: fleet.inventory, extraVars, secrets: [], secretVars: {}, tags: { only: [], skip: [] }, check: false, diff: false },
-        playIndex,
-        host,
-        facts,
-        blobs,
-      );
-      if (!plan.ok) return plan;
-      const task = plan.value.tasks.find((t) => t.module === serviceTaskModules.converge && (t.params as ServiceSpec).service === job);
-      if (!task) return err({ code: 'run.not-planned', message: `"${job}" is not converged on ${host.name} (a profile or tag leaves it out)`, where: host.name });
-      const spec = task.params as ServiceSpec;
-      const runPlan = { ...plan.value, tasks: [{ index: 0, name: `run ${job}`, module: serviceTaskModules.runJob, params: { service: spec } }], handlers: [] };
-      let exitCode: number | undefined;
-      let message: string | undefined;
-      const res = await agent.request({ method: 'run', params: runPlan }, (e) => {
-        if (e.kind === 'output') opts.onLine(host.name, e.stream, e.line);
-        if (e.kind === 'task-end') {
-          message = e.status === 'failed' ? e.message : undefined;
-          const m2 = /exited with (-?\d+)/.exec(e.message ?? '');
-          exitCode = e.status === 'failed' ? (m2 ? Number(m2[1]) : undefined) : 0;
-        }
-      }).done;
-      if (!res.ok) return err({ code: res.error.code, message: res.error.message, where: host.name });
-      const r = res.result as RunResult;
-      if (r.failed && exitCode === undefined) return err({ code: 'run.failed', message: message ?? 'the job could not run', where: host.name });
-      return ok({ exitCode });
+      // A job changes the host (it writes volumes): it runs under the host's deploy lock, so it
+      // never runs beside an apply or a rollback there. Each host on its own: a locked host is
+      // refused and the others run the job.
+      const locks = await acquireRunLocks([{ host: host.name, agent }], { owner: lockOwner('run', { playbook: fleet.project }), onWarning: (w) => opts.onLine(host.name, 'stderr', `warning: ${w.message}`) });
+      if (!locks.ok) return err(locks.error[0].error);
+      if (locks.value.failed.length) return err(locks.value.failed[0].error);
+      try {
+        return await runOn(host, agent);
+      } finally {
+        await locks.value.release();
+      }
     },
     opts,
   );
   return ok(outcomes);
+
+  async function runOn(host: ResolvedHost, agent: AgentClient): Promise<Result<JobRun>> {
+    const pb = fleet.playbook!;
+    const facts = agent.facts!;
+    // A job built from `build:` that the host lacks is built before it runs: its context is served from here.
+    const blobs = new BlobRegistry();
+    agent.blobs = blobs;
+    const plan = buildPlan(
+      { playbookPath: pb.path, playbook: pb.doc, where: pb.where, inventory: fleet.inventory, extraVars, secrets: [], secretVars: {}, tags: { only: [], skip: [] }, check: false, diff: false },
+      playIndex,
+      host,
+      facts,
+      blobs,
+    );
+    if (!plan.ok) return plan;
+    const task = plan.value.tasks.find((t) => t.module === serviceTaskModules.converge && (t.params as ServiceSpec).service === job);
+    if (!task) return err({ code: 'run.not-planned', message: `"${job}" is not converged on ${host.name} (a profile or tag leaves it out)`, where: host.name });
+    const spec = task.params as ServiceSpec;
+    const runPlan = { ...plan.value, tasks: [{ index: 0, name: `run ${job}`, module: serviceTaskModules.runJob, params: { service: spec } }], handlers: [] };
+    let exitCode: number | undefined;
+    let message: string | undefined;
+    const res = await agent.request({ method: 'run', params: runPlan }, (e) => {
+      if (e.kind === 'output') opts.onLine(host.name, e.stream, e.line);
+      if (e.kind === 'task-end') {
+        message = e.status === 'failed' ? e.message : undefined;
+        const m2 = /exited with (-?\d+)/.exec(e.message ?? '');
+        exitCode = e.status === 'failed' ? (m2 ? Number(m2[1]) : undefined) : 0;
+      }
+    }).done;
+    if (!res.ok) return err({ code: res.error.code, message: res.error.message, where: host.name });
+    const r = res.result as RunResult;
+    if (r.failed && exitCode === undefined) return err({ code: 'run.failed', message: message ?? 'the job could not run', where: host.name });
+    return ok({ exitCode });
+  }
 }
 
 /** The play of the playbook that has service `name`, and the selected hosts it targets. */

@@ -47,7 +47,10 @@ export function planServices(o: ServicePlanInput, playIndex: number, host: Resol
   if (!handlers.ok) return handlers;
   const { services, networks, volumes } = found.value;
   const names = Object.keys(services);
-  if (names.length === 0 || !selectedByTags(tagList(play.tags), o.tags)) return ok({ tasks: [], handlers: handlers.value });
+  // A play that says `services: {}` still removes what the playbook no longer runs (orphans); a
+  // play without the key is a play of host tasks and leaves containers alone.
+  const declared = (play as { services?: unknown }).services !== undefined || (play as { compose?: unknown }).compose !== undefined;
+  if ((names.length === 0 && !declared) || !selectedByTags(tagList(play.tags), o.tags)) return ok({ tasks: [], handlers: handlers.value });
 
   const profiles = selectedProfiles(scope.vars.berth_profiles);
   const where = (name: string, key: Array<string | number> = []) => found.value.where(name, key);
