@@ -11,6 +11,7 @@ import { registryLab, requestLoop, type Applied, type RegistryLab } from './regi
 const root = new URL('..', import.meta.url).pathname;
 let rl: RegistryLab;
 let etcd: Etcd3;
+let watcher: { cancel(): Promise<void> } | undefined;
 const puts: Array<{ t: number; key: string; release: string; host: string }> = [];
 const figures: string[] = [];
 
@@ -56,7 +57,7 @@ const bodies = (lines: Array<{ body: string }>) => [...new Set(lines.map((l) => 
 test.before(async () => {
   rl = await registryLab('rollout', 3, { etcd: true });
   etcd = new Etcd3({ hosts: rl.etcdUrl! });
-  const w = await etcd.watch().prefix('/berth/services/web/').create();
+  const w = (watcher = await etcd.watch().prefix('/berth/services/web/').create());
   w.on('put', (kv) => {
     const v = JSON.parse(kv.value.toString()) as { release: string; host: string };
     puts.push({ t: Date.now(), key: kv.key.toString(), release: v.release, host: v.host });
@@ -65,6 +66,8 @@ test.before(async () => {
 
 test.after(async () => {
   for (const f of figures) process.stderr.write(`  [rollout] ${f}\n`);
+  // An open watch stream keeps the process alive even after close().
+  await watcher?.cancel().catch(() => {});
   etcd?.close();
   await rl?.down();
 });
