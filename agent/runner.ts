@@ -78,6 +78,7 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
       message: message === undefined ? undefined : hidden ? '(output hidden by no_log)' : mask(message),
       durationMs: Math.round(performance.now() - t0),
       ...flag,
+      ...(typeof data?.release === 'string' && status !== 'failed' && typeof (task.params as { service?: unknown } | undefined)?.service === 'string' ? { service: (task.params as { service: string }).service, release: data.release } : {}),
     });
     return status;
   };

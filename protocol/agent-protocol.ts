@@ -360,6 +360,9 @@ export type AgentEvent =
       message?: string;
       durationMs: number;
       handler?: boolean;
+      /** A service task's service and its release on the host once it ended (for the recap of a rollout). */
+      service?: string;
+      release?: string;
     }
   | { kind: 'output'; task: number; stream: 'stdout' | 'stderr'; line: string }
   | { kind: 'progress'; task: number; label: string; done: number; total?: number; seq?: number }

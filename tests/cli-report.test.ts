@@ -152,6 +152,40 @@ test('rows group by rollout batch when hosts have one, and by state past the row
   assert.equal(sections(rows, 20).map((s) => [s.title, s.rows.length, s.grouped]), [['batch 1/2', 2, false], ['batch 2/2', 28, true]]);
 });
 
+test('a rollout in plain lines: batches, the halt, and the releases each service is at in the recap', () => {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d) => (text += d));
+  const sink = plainReporter({ verbose: false, color: false, out, now: () => 0 });
+  const end = (host: string, release: string, status: 'changed' | 'failed' = 'changed') =>
+    sink({ type: 'task-end', host, play: 0, task: 1, name: 'service web', module: 'services.converge', status, changes: [], durationMs: 10, ...(status === 'failed' ? { message: 'gate failed' } : { service: 'web', release }) });
+  sink({ type: 'run-start', playbook: 'p.yml', hosts: ['h1', 'h2', 'h3'], check: false });
+  sink({ type: 'play-start', play: 'web', index: 0, hosts: ['h1', 'h2', 'h3'] });
+  sink({ type: 'batch-start', play: 0, batch: 1, batches: 3, hosts: ['h1'], canary: false });
+  end('h1', 'aaaaaaaaaaaa');
+  sink({ type: 'batch-end', play: 0, batch: 1, batches: 3, ok: ['h1'], failed: [], durationMs: 1200 });
+  sink({ type: 'batch-start', play: 0, batch: 2, batches: 3, hosts: ['h2'], canary: false });
+  end('h2', '', 'failed');
+  sink({ type: 'batch-end', play: 0, batch: 2, batches: 3, ok: [], failed: ['h2'], durationMs: 900 });
+  sink({ type: 'rollout-revert-start', play: 0, host: 'h2' });
+  sink({ type: 'task-end', host: 'h2', play: 0, task: 100000, name: 'revert web', module: 'services.revert', status: 'changed', changes: [], durationMs: 5, service: 'web', release: 'bbbbbbbbbbbb' });
+  sink({ type: 'rollout-revert-end', play: 0, host: 'h2', ok: true, releases: {} });
+  sink({ type: 'rollout-halted', play: 0, reason: '1 host failed and no failed host is allowed', untouched: ['h3'], reverted: true });
+  sink({ type: 'play-end', index: 0 });
+  sink({ type: 'recap', hosts: { h1: { ok: 0, changed: 1, failed: 0, skipped: 0, unreachable: false, durationMs: 10 }, h2: { ok: 0, changed: 1, failed: 1, skipped: 0, unreachable: false, durationMs: 10 }, h3: { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, durationMs: 0 } } });
+  sink({ type: 'run-end', exitCode: 4, durationMs: 2000 });
+  const lines = text.split('\n');
+  assert.ok(lines.includes('  BATCH 1/3 [h1]'), text);
+  assert.ok(lines.includes('  batch 2/3 failed on h2 (900 ms)'), text);
+  assert.ok(lines.includes('  h2       REVERTING to the release before this run'), text);
+  assert.ok(lines.includes('ROLLOUT HALTED: 1 host failed and no failed host is allowed; the failed batch was reverted'), text);
+  assert.ok(lines.includes('  not touched: h3'), text);
+  const at = lines.indexOf('RELEASES');
+  assert.ok(at > 0, text);
+  assert.is(lines[at + 1], '  web: aaaaaaaaaaaa on h1; bbbbbbbbbbbb on h2');
+  assert.ok(lines.includes('rollout reverted or halted (exit 4) in 2.0 s'), text);
+});
+
 test('stack traces stay off the screen unless --debug asks for them', () => {
   const msg = 'internal error in module file: boom\nError: boom\n    at a (x.js:1:1)\n    at b (x.js:2:2)';
   assert.is(withoutStack(msg), 'internal error in module file: boom\n(stack trace hidden: rerun with --debug to see it)');

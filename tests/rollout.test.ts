@@ -94,6 +94,10 @@ test('rolling upgrade, start-first, serial 1: batch by batch, and 0 failed reque
   assert.is(r.code, 0, r.stderr + JSON.stringify(r.events.filter((e) => e.status === 'failed')));
   const batches = r.events.filter((e) => e.type === 'batch-start');
   assert.equal(batches.map((b) => b.hosts), [['h1'], ['h2'], ['h3']]);
+  // Each host's task-end says the release web is now at: what the recap's RELEASES lists.
+  const releases = r.events.filter((e) => e.type === 'task-end' && e.service === 'web').map((e) => e.release);
+  assert.is(releases.length, 3);
+  for (const rel of releases) assert.match(rel, /^[0-9a-f]{12}$/);
   for (const h of [0, 1, 2]) assert.equal(Object.values(await versions(h)), ['v2', 'v2'], `host ${h}`);
   const failed = failedOf(lines);
   figures.push(`rolling upgrade v1 -> v2 on 3 hosts x 2 replicas (serial 1, start-first): ${lines.length} requests through the ambassador, ${failed} failed, ${(took / 1000).toFixed(1)} s`);

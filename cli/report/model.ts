@@ -111,6 +111,8 @@ export interface RunModel {
   cancelling?: string;
   /** How a rollout stopped early (halted, paused at its canary), for the person watching. */
   rollout?: string;
+  /** service -> host -> the release it is at after this run (service tasks that ended well). */
+  releases: Map<string, Map<string, string>>;
   /** Errors of the run as a whole (a plan that cannot be rendered), not of one host's row. */
   errors: BerthError[];
   recap?: Record<string, HostRecap>;
@@ -123,7 +125,7 @@ export const OUTPUT_LINES = 5;
 const zero = (): Counts => ({ ok: 0, changed: 0, failed: 0, skipped: 0 });
 
 export function emptyModel(now: number): RunModel {
-  return { playbook: '', check: false, startedAt: now, hosts: new Map(), plays: [], timings: [], planned: new Map(), errors: [] };
+  return { playbook: '', check: false, startedAt: now, hosts: new Map(), plays: [], timings: [], planned: new Map(), errors: [], releases: new Map() };
 }
 
 function row(m: RunModel, name: string, now: number): HostRow {
@@ -190,6 +192,11 @@ export function reduce(m: RunModel, e: ViewEvent, now: number): RunModel {
       r.task = undefined;
       r.endedAt = now;
       m.timings.push({ host: e.host, name: e.name, module: e.module, status: e.status, durationMs: e.durationMs });
+      if (e.service && e.release && !m.check) {
+        const by = m.releases.get(e.service) ?? new Map<string, string>();
+        by.set(e.host, e.release);
+        m.releases.set(e.service, by);
+      }
       const list = m.planned.get(e.host) ?? [];
       list.push({ name: e.name, module: e.module, status: e.status, changes: e.changes, message: e.message });
       m.planned.set(e.host, list);
@@ -234,4 +241,15 @@ export function reduce(m: RunModel, e: ViewEvent, now: number): RunModel {
       break;
   }
   return m;
+}
+
+/** `web: cae7cf20b2a8 on h1, h2; 71c4bbc60fc2 on h3`: each service's releases after the run, hosts grouped. */
+export function releaseLines(m: RunModel): string[] {
+  return [...m.releases.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([service, by]) => {
+      const groups = new Map<string, string[]>();
+      for (const [host, rel] of by) groups.set(rel, [...(groups.get(rel) ?? []), host]);
+      return `${service}: ${[...groups.entries()].map(([rel, hosts]) => `${rel} on ${hosts.join(', ')}`).join('; ')}`;
+    });
 }

@@ -1,6 +1,6 @@
 // The end of a plain run as lines: the plan (check mode) and the recap with the slowest tasks.
 import { changeMark, diffLine, ms } from './format.js';
-import type { RunModel } from './model.js';
+import { releaseLines, type RunModel } from './model.js';
 import { planGroups, planSummary, planSummaryLine, recapRows, recapTotal, slowestTasks } from './summary.js';
 
 /** Wraps text in an SGR code, or leaves it alone when colours are off. */
@@ -23,6 +23,11 @@ export function recapLines(m: RunModel, paint: Paint): string[] {
   if (rows.length > 1) {
     const t = recapTotal(rows);
     out.push(fmt(totalLabel, COLUMNS.map((k) => cell(k, t[k])), ''));
+  }
+  const releases = releaseLines(m);
+  if (releases.length) {
+    out.push('', paint(1, 'RELEASES'));
+    for (const l of releases) out.push(`  ${l}`);
   }
   const slow = slowestTasks(m, 5);
   if (slow.length) {

@@ -2,7 +2,7 @@
 // need attention and a line for the rest), the slowest tasks, and the result in words.
 import { Box, Text } from 'ink';
 import { exitWords, ms } from '../report/format.js';
-import type { RunModel } from '../report/model.js';
+import { releaseLines, type RunModel } from '../report/model.js';
 import { recapRows, recapTotal, slowestTasks, type RecapRow } from '../report/summary.js';
 import { MAX_ROWS } from './theme.js';
 
@@ -29,6 +29,17 @@ export function Recap({ model, maxRows = MAX_ROWS }: { model: RunModel; maxRows?
           {hidden > 0 ? <Text dimColor>{`  … ${hidden} more host${hidden === 1 ? '' : 's'} with nothing failed`}</Text> : null}
           {all.length > 1 ? <Row w={w} host={`${all.length} hosts`} cells={COLUMNS.map((k) => String(recapTotal(all)[k]))} time="" dim /> : null}
         </>
+      ) : null}
+      {releaseLines(model).length ? (
+        <Box flexDirection="column" marginTop={1}>
+          <Text bold>RELEASES</Text>
+          {releaseLines(model).map((l) => (
+            <Text key={l}>
+              {'  '}
+              {l}
+            </Text>
+          ))}
+        </Box>
       ) : null}
       {slow.length ? (
         <Box flexDirection="column" marginTop={1}>

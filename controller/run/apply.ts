@@ -219,7 +219,7 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
     const req = l.agent.client.request({ method: 'run', params: plan }, (e) => {
       const t = names.get(e.kind === 'progress' ? -1 : e.task);
       if (e.kind === 'task-start') o.sink({ type: 'task-start', host: name, play: index, task: e.task, name: e.name, module: e.module, handler: e.handler });
-      else if (e.kind === 'task-end' && t) o.sink({ type: 'task-end', host: name, play: index, task: e.task, name: t.name, module: t.module, status: e.status, changes: e.changes, message: e.message, durationMs: e.durationMs, handler: e.handler });
+      else if (e.kind === 'task-end' && t) o.sink({ type: 'task-end', host: name, play: index, task: e.task, name: t.name, module: t.module, status: e.status, changes: e.changes, message: e.message, durationMs: e.durationMs, handler: e.handler, ...(e.release ? { service: e.service, release: e.release } : {}) });
       else if (e.kind === 'output') o.sink({ type: 'output', host: name, task: e.task, stream: e.stream, line: e.line });
       else if (e.kind === 'progress') o.sink({ type: 'progress', host: name, task: e.task, label: e.label, done: e.done, total: e.total });
     });

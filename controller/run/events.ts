@@ -24,7 +24,8 @@ export type RunEvent =
   | { type: 'warning'; host?: string; code: string; message: string; hint?: string; skewMs?: number }
   | { type: 'play-start'; play: string; index: number; hosts: string[] }
   | { type: 'task-start'; host: string; play: number; task: number; name: string; module: string; handler?: boolean }
-  | { type: 'task-end'; host: string; play: number; task: number; name: string; module: string; status: TaskStatus; changes: ChangeReport[]; message?: string; durationMs: number; handler?: boolean }
+  /** `service`/`release`: a service task's release on the host after it (the recap's RELEASES). */
+  | { type: 'task-end'; host: string; play: number; task: number; name: string; module: string; status: TaskStatus; changes: ChangeReport[]; message?: string; durationMs: number; handler?: boolean; service?: string; release?: string }
   | { type: 'output'; host: string; task: number; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'progress'; host: string; task: number; label: string; done: number; total?: number }
   | { type: 'host-failed'; host: string; error: BerthError }
