@@ -20,13 +20,23 @@ export function authConfig(auth: RegistryAuth | undefined, ref: string): AuthCon
 /** The digest the registry has for `ref` now (sha256:...), without pulling anything. */
 export async function remoteDigest(ref: string, auth: RegistryAuth | undefined): Promise<Read<string>> {
   const a = authConfig(auth, ref);
-  // X-Registry-Auth is base64url of the JSON auth config, as the engine decodes it.
-  const headers: Record<string, string> = a ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(a)).toString('base64url') } : {};
+  const headers: Record<string, string> = a ? { 'X-Registry-Auth': registryAuthHeader(a) } : {};
   const r = await engineCall('GET', `/distribution/${refPath(ref)}/json`, { headers });
   if (!r.ok) return { ok: false, error: { code: 'image.registry', message: `cannot ask the registry about ${ref}: ${r.message}` } };
   if (r.value.status >= 300) return { ok: false, error: { code: 'image.registry', message: `cannot ask the registry about ${ref}: ${answerMessage(r.value)}` } };
   const digest = (JSON.parse(r.value.body) as { Descriptor?: { digest?: string } }).Descriptor?.digest;
   return digest ? { ok: true, value: digest } : { ok: false, error: { code: 'image.registry', message: `the registry gave no digest for ${ref}` } };
+}
+
+/**
+ * X-Registry-Auth: the JSON auth config in base64url *with* padding. The engine decodes it with
+ * Go's base64.URLEncoding, which needs the padding; Node's 'base64url' leaves it out, and the
+ * engine then silently drops the credentials whenever the JSON's length is not a multiple of 3
+ * (it depends on the password and the registry's address, so it failed one port in three).
+ */
+export function registryAuthHeader(a: AuthConfig): string {
+  const s = Buffer.from(JSON.stringify(a)).toString('base64url');
+  return s + '='.repeat((4 - (s.length % 4)) % 4);
 }
 
 /** `repository@digest` as the engine lists it in RepoDigests, to compare with a remote digest. */
