@@ -232,7 +232,7 @@ export type RunJobSpec = Static<typeof RunJobSpec>;
 /**
  * Params of `services.revert`: converge a service back to a release of its history, by its
  * recorded spec and image ids (no build). `to`: a release id (or its prefix); else the newest
- * release not made by run `notRun` (an automatic revert); else the one before the current.
+ * release not made by run `notRun` (an automatic revert).
  */
 export const RevertSpec = Type.Object({ playbook: Str, service: Str, to: Opt(Str), notRun: Opt(Str), origin: Opt(ReleaseOrigin) });
 export type RevertSpec = Static<typeof RevertSpec>;

@@ -58,7 +58,7 @@ const Resources = strictObject(
 
 const cronExpected = 'a cron schedule like "*/5 * * * *", "@daily" or "@every 30s"';
 // The shape only (fields of values, ranges, steps, lists and 3-letter names): the agent's parser
-// (agent/watcher/cron.ts) checks the ranges and refuses the rest with a message of its own.
+// (lang/cron.ts) checks the ranges and refuses the rest with a message of its own.
 const cronField = '(?:[*?]|[0-9]+|[A-Za-z]{3})(?:-(?:[0-9]+|[A-Za-z]{3}))?(?:/[0-9]+)?';
 const cronList = `${cronField}(?:,${cronField})*`;
 const cronPattern = `@(?:yearly|annually|monthly|weekly|daily|midnight|hourly)|@every\\s+(?:[0-9]+(?:\\.[0-9]+)?(?:ms|s|m|h|d)?)+|${cronList}(?:\\s+${cronList}){4,5}`;

@@ -1,4 +1,4 @@
-// The schedules of scheduled jobs (agent/watcher/cron.ts): what parses, what is refused and why,
+// The schedules of scheduled jobs (lang/cron.ts): what parses, what is refused and why,
 // and when the next run is. Times are built in local time, as cron reads them on the host.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

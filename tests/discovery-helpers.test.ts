@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderHaproxy, routable } from '../agent/ambassador/render.js';
 import type { AmbassadorSpec } from '../agent/ambassador/spec.js';
-import { syncRegistry, type RegistryPeer } from '../agent/registry/fleet-sync.js';
+import { syncRegistry, type RegistryPeer } from '../controller/run/registry-sync.js';
 import { fleetServices } from '../lang/discovery-helpers.js';
 import { renderString } from '../lang/templates.js';
 import type { InstanceReport, RegistryReport, ServiceInstance } from '../protocol/agent-protocol.js';

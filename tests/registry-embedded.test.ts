@@ -8,7 +8,6 @@
 // h2: web-1 (:8081), web-bad (no /healthz)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { syncRegistry } from '../agent/registry/fleet-sync.js';
 import type { RegistryReport, ServiceInstance } from '../protocol/agent-protocol.js';
 import { connect, resolveTarget, type SshSession } from '../controller/ssh/index.js';
 import { testAgent, type TestAgent } from './modules/run-tasks.js';
@@ -32,18 +31,11 @@ async function until<T>(what: string, fn: () => T | undefined | Promise<T | unde
   }
 }
 
-/** What the controller does at apply time: gather every host's report, push the fleet view. */
-async function sync() {
-  return syncRegistry(
-    agents.map((a, i) => ({
-      host: rl.hosts[i].name,
-      ask: async (body) => {
-        const r = await a.start.client.request(body).done;
-        return r.ok ? { ok: true as const, result: r.result } : { ok: false as const, error: r.error };
-      },
-    })),
-  );
-}
+/** Any apply syncs the registry: it gathers every host's report and pushes the fleet view. */
+const applySync = async () => {
+  const r = await rl.apply('sync', 'name: sync\nplays:\n  - hosts: all\n    tasks: []\n');
+  assert.is(r.code, 0, r.stderr);
+};
 const report = async (i: number): Promise<RegistryReport> => {
   const r = await agents[i].start.client.request({ method: 'registry.instances', params: {} }).done;
   if (!r.ok) throw new Error(r.error.message);
@@ -100,11 +92,14 @@ plays:
 });
 
 test('the fleet view pushed at apply time lets h1\'s ambassador route to both healthy instances, and only to them', async () => {
-  const s = await sync();
-  assert.equal(s.pushed, ['h1', 'h2']);
-  assert.equal(s.services.web.map((i) => `${i.host}/${i.id}`), ['h1/web-1', 'h2/web-1'], 'what templates see as berth_services');
-  const r = await rl.apply('ambassador', `name: ambassador\nplays:\n  - hosts: h1\n    tasks:\n      - ambassador: { services: { web: { port: 18080 } }, repo: "{{berth_apt_repo}}" }\n`);
+  // The apply itself (no test-side sync) gathers both hosts' instances: a template sees them
+  // as berth_services, and h1's ambassador gets the fleet view.
+  const r = await rl.apply(
+    'ambassador',
+    `name: ambassador\nplays:\n  - hosts: all\n    tasks:\n      - copy: { dest: /tmp/web-peers, content: "{{join (service_hosts \\"web\\") \\",\\"}}" }\n      - ambassador: { services: { web: { port: 18080 } }, repo: "{{berth_apt_repo}}" }\n        when: inventory_hostname == "h1"\n`,
+  );
   assert.is(r.code, 0, `${r.stderr}\n${JSON.stringify(r.ends('h1'))}`);
+  assert.is((await rl.ssh(rl.hosts[1], 'cat /tmp/web-peers')).stdout, 'h1,h2', 'what templates see as berth_services');
   const counts = await requestCounts(rl, rl.hosts[0], 'http://127.0.0.1:18080/', 200);
   figures.push(`200 requests through the ambassador: ${JSON.stringify(counts)}`);
   assert.equal(Object.keys(counts).sort(), ['h1-web-1', 'h2-web-1']);
@@ -142,12 +137,11 @@ test('a remote instance killed between syncs stops getting traffic through hapro
   const failedAfter = lines.filter((l) => l.t > t0 && l.body !== 'h1-web-1' && l.body !== 'h2-web-1').length;
   figures.push(`remote instance killed -> deregistered on its host: <= ${tDereg - t0} ms; h1's ambassador (stale view: haproxy's own checks and redispatch) last answer from it ${t0 - lastBefore.t} ms before the kill; failed requests: ${failedAfter}`);
   assert.ok(lines.filter((l) => l.t > t0 + 5000).every((l) => l.body === 'h1-web-1'), 'after fall x inter, haproxy sends everything to h1');
-  const s = await sync();
-  assert.equal(s.services.web.map((i) => i.host), ['h1']);
+  await applySync();
   await until('the ambassador config to drop h2', async () => !(await haproxyServers()).includes('h2_web-1'));
   await rl.ssh(rl.hosts[1], 'docker start web-1');
   await until('h2/web-1 registered again on h2', async () => (await local(1)).includes('h2/web-1'));
-  await sync();
+  await applySync();
   await until('the ambassador config to list h2 again', async () => (await haproxyServers()).includes('h2_web-1'));
 });
 

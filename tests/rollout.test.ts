@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { berth } from './helpers/berth-cli.js';
 import { registryLab, requestLoop, type Applied, type RegistryLab } from './registry-lab.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -119,6 +120,9 @@ test('a release that fails its health check: its batch goes back, the rollout st
   assert.equal(halted.untouched, ['h2', 'h3']);
   const reverted = r.events.find((e) => e.type === 'rollout-revert-end' && e.host === 'h1');
   assert.ok(reverted?.ok, JSON.stringify(reverted));
+  // The revert says where it left each service: web back at h1's running release.
+  const h1Release = (await rl.ssh(rl.hosts[0], "docker ps --filter label=berth.service=web --format '{{.Label \"berth.release\"}}' | sort -u")).stdout;
+  assert.is(reverted?.releases?.web, h1Release);
   // What the operator needs first: the gate's words, the probe output and the container's logs.
   const failedTask = r.events.find((e) => e.type === 'task-end' && e.host === 'h1' && e.status === 'failed');
   assert.match(String(failedTask?.message), /health|healthy/);
@@ -156,8 +160,9 @@ test('canary, then promote: the canary host alone, a pause, then the rest', asyn
   assert.ok(r.events.find((e) => e.type === 'rollout-paused'));
   assert.equal(Object.values(await versions(0)), ['v5', 'v5']);
   assert.equal(Object.values(await versions(1)), ['v2', 'v2']);
+  assert.equal(Object.values(await versions(2)), ['v2', 'v2']);
   const pb = join(rl.lab.dir, 'roll-v5.yml');
-  const p = await run([join(root, 'bin/berth.js'), 'promote', pb, '-i', rl.lab.inventoryPath, '-e', 'version=v5', '-e', 'bad=', '--plain']);
+  const p = await berth(['promote', pb, '-i', rl.lab.inventoryPath, '-e', 'version=v5', '-e', 'bad=', '--plain']);
   assert.is(p.code, 0, p.stdout + p.stderr);
   assert.match(p.stdout, 'BATCH 2/2');
   for (const h of [0, 1, 2]) assert.equal(Object.values(await versions(h)), ['v5', 'v5'], `host ${h}`);
@@ -165,18 +170,18 @@ test('canary, then promote: the canary host alone, a pause, then the rest', asyn
 
 test('releases lists the history; rollback boots the previous release on every host without building anything', async () => {
   const pb = join(rl.lab.dir, 'roll-v5.yml');
-  const rel = await run([join(root, 'bin/berth.js'), 'releases', 'web', '-p', pb, '-i', rl.lab.inventoryPath]);
+  const rel = await berth(['releases', 'web', '-p', pb, '-i', rl.lab.inventoryPath]);
   assert.is(rel.code, 0, rel.stderr);
   assert.match(rel.stdout, /h1 \(current [0-9a-f]{12}/);
   const imagesBefore = (await rl.ssh(rl.hosts[1], 'docker images -q | sort')).stdout;
   const t0 = Date.now();
-  const rb = await run([join(root, 'bin/berth.js'), 'rollback', 'web', '-p', pb, '-i', rl.lab.inventoryPath]);
+  const rb = await berth(['rollback', 'web', '-p', pb, '-i', rl.lab.inventoryPath]);
   const took = Date.now() - t0;
   assert.is(rb.code, 0, rb.stdout + rb.stderr);
   for (const h of [0, 1, 2]) assert.equal(Object.values(await versions(h)), ['v2', 'v2'], `host ${h}`);
   assert.is((await rl.ssh(rl.hosts[1], 'docker images -q | sort')).stdout, imagesBefore, 'no image was built or pulled');
   figures.push(`rollback v5 -> v2 on 3 hosts x 2 replicas: ${(took / 1000).toFixed(1)} s (whole command)`);
-  const unknown = await run([join(root, 'bin/berth.js'), 'rollback', 'web', '-p', pb, '-i', rl.lab.inventoryPath, '--to', 'ffffffffffff']);
+  const unknown = await berth(['rollback', 'web', '-p', pb, '-i', rl.lab.inventoryPath, '--to', 'ffffffffffff']);
   assert.is(unknown.code, 1, unknown.stderr);
   assert.match(unknown.stderr, 'has no release "ffffffffffff"');
   for (const h of [0, 1, 2]) assert.equal(Object.values(await versions(h)), ['v2', 'v2'], `nothing changed on host ${h}`);
@@ -199,7 +204,7 @@ test('a controller killed mid-rollout: the next apply converges, no duplicate co
   // `berth lock status` shows an operator before they apply again.
   let status = '';
   for (let i = 0; i < 120; i++) {
-    status = (await run([join(root, 'bin/berth.js'), 'lock', 'status', '-i', rl.lab.inventoryPath, '--json'])).stdout;
+    status = (await berth(['lock', 'status', '-i', rl.lab.inventoryPath, '--json'])).stdout;
     const states = status.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { state: string }).state);
     if (states.length === 3 && states.every((x) => x === 'free')) break;
     await new Promise((r) => setTimeout(r, 1000));
@@ -214,16 +219,5 @@ test('a controller killed mid-rollout: the next apply converges, no duplicate co
   }
   assert.is((await rl.ssh(rl.hosts[0], 'docker exec roll-web-1 cat /data/marker')).stdout, 'keep');
 });
-
-function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, argv, { cwd: root, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
 test.run();

@@ -146,23 +146,6 @@ async function planPush(
   };
 }
 
-/**
- * For callers outside the module runner (the service converger): plans, applies unless in check
- * mode, and returns the image by ID plus what changed.
- */
-export async function ensureImage(spec: ImageSpec, ctx: ModuleContext): Promise<Read<{ image?: ResolvedImage; changes: Array<{ summary: string; cause?: string }> }>> {
-  const plan = await planImage(spec, ctx);
-  if (!plan.ok) return plan;
-  const changes = plan.value.changes.map(({ summary, cause }) => ({ summary, cause }));
-  if (!ctx.check) {
-    for (const c of plan.value.changes) {
-      const r = await c.apply();
-      if (!r.ok) return r;
-    }
-  }
-  return { ok: true, value: { image: plan.value.result(), changes } };
-}
-
 /** state: absent — the name's reference and every berth-built image of it no container uses. */
 export async function planRemoval(spec: ImageSpec): Promise<Read<Change[]>> {
   const now = await inspectImage(spec.name);

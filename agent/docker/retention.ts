@@ -18,9 +18,11 @@ function sortableTime(s: string): string {
   return m ? `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}` : s;
 }
 
-async function candidates(repository: string): Promise<Read<{ images: Candidate[]; used: Set<string> }>> {
+async function candidates(repository: string, within: number): Promise<Read<{ images: Candidate[]; used: Set<string> }>> {
   const listed = await listImages({ label: [`${LABEL_IMAGE}=${repository}`] });
   if (!listed.ok) return listed;
+  // Within the places kept, nothing can go: no container list, no inspect (every no-op pays this).
+  if (listed.value.length <= within) return { ok: true, value: { images: [], used: new Set() } };
   const used = await imagesInUse();
   if (!used.ok) return used;
   const images: Candidate[] = [];
@@ -38,7 +40,7 @@ async function candidates(repository: string): Promise<Read<{ images: Candidate[
  * ensured (kept); `adding` is 1 when it does not exist yet (it takes one of the `keep` places).
  */
 export async function planPrune(repository: string, keep: number, current: () => string | undefined, adding: number, ctx: ModuleContext): Promise<Read<Change | undefined>> {
-  const found = await candidates(repository);
+  const found = await candidates(repository, places(keep, current(), adding));
   if (!found.ok) return found;
   const remove = pick(found.value.images, found.value.used, keep, current(), adding);
   if (remove.length === 0) return { ok: true, value: undefined };
@@ -50,7 +52,7 @@ export async function planPrune(repository: string, keep: number, current: () =>
       cause: `more than ${keep} images of ${repository}`,
       apply: async () => {
         // Decided again now: the build or pull before this change added an image.
-        const now = await candidates(repository);
+        const now = await candidates(repository, places(keep, current(), 0));
         if (!now.ok) return now;
         const removed: string[] = [];
         const kept: string[] = [];
@@ -72,6 +74,10 @@ export async function planPrune(repository: string, keep: number, current: () =>
 function pick(images: Candidate[], used: Set<string>, keep: number, current: string | undefined, adding: number): Candidate[] {
   // The image being ensured always takes a place, even when it is not among the newest (a rollback).
   const newest = [...images].sort((a, b) => (a.id === current ? -1 : b.id === current ? 1 : a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
-  const places = Math.max(current === undefined ? 0 : 1, keep - adding);
-  return newest.slice(places).filter((c) => c.id !== current && !used.has(c.id));
+  return newest.slice(places(keep, current, adding)).filter((c) => c.id !== current && !used.has(c.id));
+}
+
+/** How many images keep their place: `keep`, less the one being added, never less than the current one. */
+function places(keep: number, current: string | undefined, adding: number): number {
+  return Math.max(current === undefined ? 0 : 1, keep - adding);
 }

@@ -4,7 +4,7 @@
 // last probe output and the container's last log lines, which is what a person needs to act.
 import type Docker from 'dockerode';
 import type { WireError } from '../../protocol/agent-protocol.js';
-import { lastLogLines } from './logs.js';
+import { lastLines } from '../services/log-lines.js';
 import { checkOnce } from './probe.js';
 import type { HealthSpec } from './spec.js';
 
@@ -34,7 +34,8 @@ export interface GateOptions {
   onCheck?: (round: number, ok: boolean, output: string) => void;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+/** A wait that an abort (Ctrl-C) cuts short: gates, drains, min_healthy_time. */
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(done, ms);
     function done() {
@@ -54,7 +55,7 @@ export async function waitHealthy(container: string, health: HealthSpec, deadlin
   let rounds = 0;
   let last = '';
   const failure = async (code: GateFailure['code'], message: string): Promise<GateResult> => {
-    const logs = await lastLogLines(opts.docker, container);
+    const logs = await lastLines(opts.docker, container);
     const detail = [`last health output: ${last || '(none)'}`, `last log lines of ${container}:`, ...logs.map((l) => `  ${l}`)].join('\n');
     return { ok: false, error: { code, message, detail, lastOutput: last, logs, checks: rounds, ms: Date.now() - t0 } };
   };

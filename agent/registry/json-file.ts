@@ -4,10 +4,11 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-export function writeJson(path: string, value: unknown): void {
+/** `mode` 0o600 for files with secrets in them: created so, never readable by others for a moment. */
+export function writeJson(path: string, value: unknown, mode = 0o644): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 1) + '\n', { mode: 0o644 });
+  writeFileSync(tmp, JSON.stringify(value, null, 1) + '\n', { mode });
   renameSync(tmp, path);
 }
 

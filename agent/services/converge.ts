@@ -67,13 +67,13 @@ export const converge = defineModule({
       if (want.role !== '' || spec.job || touched.has(want.name)) continue;
       const how = registrationDrift(want.name, spec);
       if (how === 'missing') drift.push({ summary: `register ${displayName(spec.service, '', want.replica)}`, cause: 'not registered', apply: () => admit(want.name, gate) });
-      if (how === 'stale') drift.push({ summary: `deregister ${displayName(spec.service, '', want.replica)}`, cause: 'the service no longer registers', apply: () => withdraw(want.name, { ...gate, spec: { ...spec, update: undefined } }) });
+      if (how === 'stale') drift.push({ summary: `deregister ${displayName(spec.service, '', want.replica)}`, cause: 'the service no longer registers', apply: () => withdraw(want.name, gate, 0) });
     }
     const record = () => {
-      const release = releaseNow();
-      if (!release || spec.job) return;
+      const live = releaseNow();
+      if (!live || spec.job) return;
       const pinned = Object.fromEntries([...made.keys()].map((ref) => [ref, made.get(ref)?.result() ?? images.get(ref) ?? '']));
-      recordRelease({ id: release, images: pinned, configHash: releaseHashOf(desired), createdAt: new Date().toISOString(), operator: spec.origin?.operator ?? 'unknown', revision: spec.origin?.revision ?? 'unknown', runId: spec.origin?.runId ?? '', spec: recordedSpec(spec) });
+      recordRelease({ id: live, images: pinned, configHash: releaseHashOf(desired), createdAt: new Date().toISOString(), operator: spec.origin?.operator ?? 'unknown', revision: spec.origin?.revision ?? 'unknown', runId: spec.origin?.runId ?? '', spec: recordedSpec(spec) });
     };
     if (ops.length === 0 && imageChanges.length === 0 && drift.length === 0) {
       // Converged already; a history that lost track of it (a berth upgrade, a run cut short
@@ -118,8 +118,10 @@ export const converge = defineModule({
       ...last,
       apply: async () => {
         const r = await last.apply();
-        if (r.ok) record();
-        return r;
+        if (!r.ok) return r;
+        record();
+        // The release as it is now: known only after the build when the image was built in this run.
+        return { ...r, data: { ...(r.data ?? {}), release: releaseNow() } };
       },
     };
     return { ok: true, changes: all, data };

@@ -7,6 +7,7 @@ import type { ContainerRef, ServiceSpec } from '../../modules/service-spec.js';
 import { randomBytes } from 'node:crypto';
 import { readInstance } from '../registry/instance-files.js';
 import { createRequest } from './create-options.js';
+import { sleep } from '../health/gate.js';
 import { admit, withdraw, type GateContext } from './instance-gate.js';
 import { linksLabel, type Desired } from './desired.js';
 import { L } from './labels.js';
@@ -123,7 +124,7 @@ async function replaceStartFirst(op: Extract<Op, { kind: 'recreate' }>, ctx: Exe
     await putBack();
     return { ...admitted, error: { ...admitted.error, message: `${admitted.error.message} (the old container ${op.old.name} kept serving)` } };
   }
-  if (registered && ctx.spec.update?.drainMs) await new Promise((r) => setTimeout(r, ctx.spec.update!.drainMs));
+  if (registered && ctx.spec.update?.drainMs) await sleep(ctx.spec.update.drainMs, ctx.signal);
   await removeContainer(ctx.docker, { ...op.old });
   return { ok: true };
 }

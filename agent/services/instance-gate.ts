@@ -6,8 +6,8 @@ import type { ApplyResult } from '../../modules/contract.js';
 import type { ServiceSpec } from '../../modules/service-spec.js';
 import type { HostFacts } from '../../protocol/agent-protocol.js';
 import type { Health } from '../../schema/service.js';
-import { waitHealthy } from '../health/gate.js';
-import { lastLogLines } from '../health/logs.js';
+import { sleep, waitHealthy } from '../health/gate.js';
+import { lastLines } from './log-lines.js';
 import { checkOnce } from '../health/probe.js';
 import { normalizeHealth, type HealthSpec } from '../health/spec.js';
 import { readInstance } from '../registry/instance-files.js';
@@ -24,12 +24,6 @@ export interface GateContext {
 
 /** A service is gated when it says how to check it, registers, or carries a Docker HEALTHCHECK. */
 export const isGated = (spec: ServiceSpec): boolean => !spec.job && (spec.health !== undefined || spec.register !== undefined || spec.main.healthcheck !== undefined);
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 
 function health(spec: ServiceSpec): { ok: true; value: HealthSpec } | { ok: false; error: { code: string; message: string } } {
   return normalizeHealth(spec.health as Health | undefined);
@@ -59,7 +53,7 @@ export async function admit(container: string, ctx: GateContext): Promise<ApplyR
       const r = await checkOnce(ctx.docker, container, h.value);
       failures = r.ok ? 0 : failures + 1;
       if (r.final || r.dockerUnhealthy || failures >= h.value.retries) {
-        const logs = await lastLogLines(ctx.docker, container);
+        const logs = await lastLines(ctx.docker, container);
         const detail = [`last health output: ${r.output}`, `last log lines of ${container}:`, ...logs.map((l) => `  ${l}`)].join('\n');
         return { ok: false, error: { code: 'health.unstable', message: `${container} passed its gate but did not stay healthy for ${minHealthy / 1000} s: ${r.output}`, detail } };
       }
@@ -76,12 +70,11 @@ export async function admit(container: string, ctx: GateContext): Promise<ApplyR
 }
 
 /** Takes a container out of the registry and lets it drain; false when it was not registered. */
-export async function withdraw(container: string, ctx: Pick<GateContext, 'spec' | 'facts' | 'signal'>): Promise<ApplyResult & { drained?: boolean }> {
+export async function withdraw(container: string, ctx: Pick<GateContext, 'spec' | 'facts' | 'signal'>, drainMs = ctx.spec.update?.drainMs ?? 0): Promise<ApplyResult & { drained?: boolean }> {
   if (!readInstance(container)) return { ok: true, drained: false };
   const r = await deregisterInstance(container, ctx.facts);
   if (!r.ok) return r;
-  const drain = ctx.spec.update?.drainMs ?? 0;
-  if (drain > 0) await sleep(drain, ctx.signal);
+  if (drainMs > 0) await sleep(drainMs, ctx.signal);
   return { ok: true, drained: true };
 }
 

@@ -29,7 +29,8 @@ function servicesWithHistory(playbook: string): string[] {
   try {
     return readdirSync(dirname(historyPath(playbook, 'x')))
       .filter((f) => f.endsWith('.json'))
-      .map((f) => decodeURIComponent(f.slice(0, -5).replace(/%([0-9a-f]{2})/g, '%$1')))
+      // fileName() %-escapes what a path must not hold: decodeURIComponent reads it back.
+      .map((f) => decodeURIComponent(f.slice(0, -5)))
       .sort();
   } catch {
     return [];

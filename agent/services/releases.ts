@@ -2,7 +2,6 @@
 // release is what a converge made live (the images by id, the config, who and from what), newest
 // first. It holds the service's full spec, environment included, so it is root's only (0600),
 // as Docker's own container configs are.
-import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceSpec } from '../../modules/service-spec.js';
 import { readJson, writeJson } from '../registry/json-file.js';
@@ -49,14 +48,8 @@ export function recordRelease(record: ReleaseRecord): ReleaseHistory {
   const entry = prior ? { ...prior, images: record.images, spec: record.spec } : record;
   const next: ReleaseHistory = { playbook: h.playbook, service: h.service, current: record.id, since: new Date().toISOString(), releases: [entry, ...kept].slice(0, RELEASES_KEPT) };
   const path = historyPath(h.playbook, h.service);
-  writeJson(path, next);
-  chmodSync(path, 0o600);
+  writeJson(path, next, 0o600);
   return next;
-}
-
-/** The service left the playbook: its history goes with its containers. */
-export function hasHistory(playbook: string, service: string): boolean {
-  return existsSync(historyPath(playbook, service));
 }
 
 /** What a release's spec must not carry: how it was built, who made it, what it was pinned to. */

@@ -11,7 +11,7 @@ export const revert = defineModule({
   schema: RevertSpec,
   async plan(p, ctx) {
     const h = readHistory(p.playbook, p.service);
-    const target = pick(h.releases, h.current, p);
+    const target = pick(h.releases, p);
     if (typeof target === 'string') {
       // Nothing to return to (a first deploy): an automatic revert leaves the host as it is.
       if (p.to === undefined) return { ok: true, changes: [], data: { reverted: false, reason: target } };
@@ -24,17 +24,14 @@ export const revert = defineModule({
   },
 });
 
-function pick(releases: ReleaseRecord[], current: string | undefined, p: RevertSpec): ReleaseRecord | string {
+function pick(releases: ReleaseRecord[], p: RevertSpec): ReleaseRecord | string {
   if (releases.length === 0) return `${p.service} has no release history on this host`;
   if (p.to !== undefined) {
     const found = releases.filter((r) => r.id.startsWith(p.to!));
     if (found.length === 1) return found[0];
     return found.length === 0 ? `${p.service} has no release "${p.to}" on this host (known: ${releases.map((r) => r.id).join(', ')})` : `"${p.to}" names ${found.length} releases of ${p.service}: give more of the id`;
   }
-  if (p.notRun !== undefined) {
-    const before = releases.find((r) => r.runId !== p.notRun);
-    return before ?? `${p.service} had no release on this host before this run`;
-  }
-  const i = releases.findIndex((r) => r.id === current);
-  return releases[i + 1] ?? `${p.service} has no release before ${current ?? 'the current one'} on this host`;
+  // An automatic revert: the newest release not made by this run (`notRun`).
+  const before = releases.find((r) => r.runId !== p.notRun);
+  return before ?? `${p.service} had no release on this host before this run`;
 }

@@ -81,7 +81,7 @@ export function plainReporter(opts: PlainOptions): EventSink {
       case 'rollout-revert-start':
         return line(`  ${pad(e.host)} ${paint(33, 'REVERTING')} to the release before this run`);
       case 'rollout-revert-end':
-        return line(`  ${pad(e.host)} ${e.ok ? paint(33, 'REVERTED') : paint(31, 'REVERT FAILED')}${e.message ? ` ${e.message}` : ''}`);
+        return line(`  ${pad(e.host)} ${e.ok ? paint(33, 'REVERTED') : paint(31, 'REVERT FAILED')}${e.message ? ` ${e.message}` : ''}${Object.keys(e.releases).length ? ` (${Object.entries(e.releases).map(([s, r]) => `${s} at ${r}`).join(', ')})` : ''}`);
       case 'rollout-halted':
         line(paint(31, `\nROLLOUT HALTED: ${e.reason}${e.reverted ? '; the failed batch was reverted' : ''}`));
         if (e.untouched.length) line(`  not touched: ${e.untouched.join(' ')}`);

@@ -1,6 +1,6 @@
 // From what a playbook says about an image (the image module's keys, or a service's build: and
-// image:) to the ImageSpec the agent acts on. The service planner calls this too, with
-// tagName false: services refer to images by ID.
+// image:) to the ImageSpec the agent acts on. The service planner calls this too
+// (controller/services/service-build.ts); containers then run the image by ID.
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { LABEL_CONTEXT_HASH, LABEL_IMAGE, LABEL_SOURCE, contentTag, repositoryOf, type ImageSource, type ImageSpec, type RegistryAuth, type ShippedImage } from '../../modules/lib/docker-image-spec.js';

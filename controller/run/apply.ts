@@ -21,6 +21,8 @@ import type { Rollout } from '../../schema/rollout.js';
 import { serviceTaskModules, type RevertSpec, type ServiceSpec } from '../../modules/service-spec.js';
 import { runOrigin } from './origin.js';
 import { runRollout, type HostOutcome } from './rollout.js';
+import { syncRegistry, type RegistryPeer } from './registry-sync.js';
+import { SERVICES_VAR } from '../../lang/discovery-helpers.js';
 import type { LockOwner } from '../../protocol/agent-protocol.js';
 import { acquireRunLocks, warnIfLocked, type LockWarning, type RunLocks } from './locks.js';
 
@@ -138,6 +140,13 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   };
   o.signal.addEventListener('abort', onAbort, { once: true });
 
+  // The registry as the fleet sees it now: templates read it (`berth_services`), and hosts on
+  // the embedded backend learn each other's instances. One request per host, in parallel, on the
+  // channels already open; the view is pushed again after the plays (see below).
+  const peers = (): RegistryPeer[] => [...live].filter(([h]) => !lost.has(h)).map(([host, l]) => ({ host, ask: (body) => l.agent.client.request(body).done }));
+  const registry = o.planFor ? undefined : await syncRegistry(peers(), { push: !o.check });
+  const runVars = registry ? { [SERVICES_VAR]: registry.services, ...o.extraVars } : o.extraVars;
+
   // Every host's plan for every play is rendered before the first task runs: a template error
   // (a variable missing for one host) is bad input, and bad input changes nothing anywhere.
   const plans = new Map<string, HostPlan>();
@@ -146,7 +155,7 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
     for (const name of pick[index]) {
       const l = live.get(name);
       if (!l) continue;
-      const plan = o.planFor ? { ok: true as const, value: o.planFor(index, l.host) } : buildPlan({ ...o, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } }, index, l.host, l.agent.hello.facts, blobs);
+      const plan = o.planFor ? { ok: true as const, value: o.planFor(index, l.host) } : buildPlan({ ...o, extraVars: runVars, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } }, index, l.host, l.agent.hello.facts, blobs);
       if (plan.ok) plans.set(`${index}/${name}`, plan.value);
       else planErrors.push({ host: name, error: plan.error });
     }
@@ -213,13 +222,16 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
     return r.failed > 0 || (r.cancelled && !cancelled) ? 'failed' : 'ok';
   }
 
-  function sendPlan(index: number, name: string, plan: HostPlan) {
+  function sendPlan(index: number, name: string, plan: HostPlan, onRelease?: (service: string, release: string) => void) {
     const l = live.get(name)!;
     const names = new Map([...plan.tasks, ...plan.handlers].map((t) => [t.index, t]));
     const req = l.agent.client.request({ method: 'run', params: plan }, (e) => {
       const t = names.get(e.kind === 'progress' ? -1 : e.task);
       if (e.kind === 'task-start') o.sink({ type: 'task-start', host: name, play: index, task: e.task, name: e.name, module: e.module, handler: e.handler });
-      else if (e.kind === 'task-end' && t) o.sink({ type: 'task-end', host: name, play: index, task: e.task, name: t.name, module: t.module, status: e.status, changes: e.changes, message: e.message, durationMs: e.durationMs, handler: e.handler, ...(e.release ? { service: e.service, release: e.release } : {}) });
+      else if (e.kind === 'task-end' && t) {
+        o.sink({ type: 'task-end', host: name, play: index, task: e.task, name: t.name, module: t.module, status: e.status, changes: e.changes, message: e.message, durationMs: e.durationMs, handler: e.handler, ...(e.release ? { service: e.service, release: e.release } : {}) });
+        if (e.service && e.release) onRelease?.(e.service, e.release);
+      }
       else if (e.kind === 'output') o.sink({ type: 'output', host: name, task: e.task, stream: e.stream, line: e.line });
       else if (e.kind === 'progress') o.sink({ type: 'progress', host: name, task: e.task, label: e.label, done: e.done, total: e.total });
     });
@@ -236,34 +248,40 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
     const services = plan.tasks.filter((t) => t.module === serviceTaskModules.converge && !(t.params as ServiceSpec).job).map((t) => t.params as ServiceSpec);
     const tasks = services.map((s, i) => ({ index: 100_000 + i, name: `revert ${s.service}`, module: serviceTaskModules.revert, params: { playbook: s.playbook, service: s.service, notRun: origin.runId, origin } satisfies RevertSpec }));
     if (tasks.length === 0) return { ok: true, message: 'no service to revert', releases: {} };
-    const res = await sendPlan(index, name, { ...plan, tasks, handlers: [] });
-    if (!res.ok) return { ok: false, message: res.error.message, releases: {} };
-    const r = res.result as RunResult & { data?: unknown };
-    return { ok: r.failed === 0, message: r.failed ? `${r.failed} service${r.failed === 1 ? '' : 's'} could not be reverted` : undefined, releases: {} };
+    const releases: Record<string, string> = {};
+    const res = await sendPlan(index, name, { ...plan, tasks, handlers: [] }, (service, release) => (releases[service] = release));
+    if (!res.ok) return { ok: false, message: res.error.message, releases };
+    const r = res.result as RunResult;
+    return { ok: r.failed === 0, message: r.failed ? `${r.failed} service${r.failed === 1 ? '' : 's'} could not be reverted` : undefined, releases };
   }
 
   let rolloutStopped = false;
-  for (const [index, play] of o.playbook.plays.entries()) {
-    if (cancelled) break;
-    const hosts = pick[index].filter((h) => live.has(h) && !failed.has(h));
-    o.sink({ type: 'play-start', play: play.name ?? `play ${index + 1}`, index, hosts });
-    const rollout = (play as { rollout?: Rollout }).rollout;
-    if (rollout && !o.check) {
-      const outcome = await runRollout(index, hosts, rollout, { promote: o.promote === true }, { run: (name) => limit(() => runHostPlay(index, name)), revert: (name) => revertHost(index, name), sink: o.sink, cancelled: () => cancelled });
-      if (outcome === 'halted' || outcome === 'reverted') rolloutStopped = true;
-      if (outcome !== 'done') {
-        // Later plays must not run on a fleet whose rollout did not complete.
-        o.sink({ type: 'play-end', index });
-        break;
+  // Whatever happens in the plays, the hosts' deploy locks go back (a throw would leave them to their TTL).
+  try {
+    for (const [index, play] of o.playbook.plays.entries()) {
+      if (cancelled) break;
+      const hosts = pick[index].filter((h) => live.has(h) && !failed.has(h));
+      o.sink({ type: 'play-start', play: play.name ?? `play ${index + 1}`, index, hosts });
+      const rollout = (play as { rollout?: Rollout }).rollout;
+      if (rollout && !o.check) {
+        const outcome = await runRollout(index, hosts, rollout, { promote: o.promote === true }, { run: (name) => limit(() => runHostPlay(index, name)), revert: (name) => revertHost(index, name), sink: o.sink, cancelled: () => cancelled });
+        if (outcome === 'halted' || outcome === 'reverted') rolloutStopped = true;
+        if (outcome !== 'done') {
+          // Later plays must not run on a fleet whose rollout did not complete.
+          o.sink({ type: 'play-end', index });
+          break;
+        }
+      } else {
+        await Promise.all(hosts.map((name) => limit(() => runHostPlay(index, name))));
       }
-    } else {
-      await Promise.all(hosts.map((name) => limit(() => runHostPlay(index, name))));
+      o.sink({ type: 'play-end', index });
     }
-    o.sink({ type: 'play-end', index });
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+    // Instances this run registered reach the other embedded hosts' view now, not at the next apply.
+    if (registry && !o.check && !cancelled) await syncRegistry(peers(), { push: true });
+    await locks?.release();
   }
-  o.signal.removeEventListener('abort', onAbort);
-
-  await locks?.release();
   await Promise.all([...live.values()].map((l) => closeHost(l)));
   for (const r of Object.values(recap)) r.durationMs = Math.round(r.durationMs);
   o.sink({ type: 'recap', hosts: recap });

@@ -7,8 +7,8 @@
 //
 // Commands that change hosts call acquireRunLocks once their agents are up and before the first
 // change (all targeted hosts in one call: all or nothing), and release() in a finally: apply and
-// promote (controller/run/apply.ts) do, rollback too (services/releases-fleet.ts); `berth run`
-// should (it goes through services/fleet.ts onHosts, one host at a time, and takes no lock yet).
+// promote and rollback (controller/run/apply.ts) do; `berth run` takes each host's lock on its own
+// (services/fleet-requests.ts: a locked host is refused, the others run the job).
 // Check mode changes nothing and calls warnIfLocked.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';

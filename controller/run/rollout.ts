@@ -53,7 +53,7 @@ export async function runRollout(play: number, hosts: string[], r: Rollout, opts
     }
     if (failures > plan.allowedFailures) {
       const budget = plan.allowedFailures === 0 ? 'no failed host is allowed' : `at most ${plan.allowedFailures} failed host${plan.allowedFailures === 1 ? ' is' : 's are'} allowed`;
-      hooks.sink({ type: 'rollout-halted', play, reason: `${failures} host${failures === 1 ? '' : 's'} failed and ${budget} (max_fail_percentage / max_fail)`, untouched, reverted: r.auto_revert === true });
+      hooks.sink({ type: 'rollout-halted', play, reason: `${failures} host${failures === 1 ? '' : 's'} failed and ${budget} (max_fail_percentage / max_fail)`, untouched, reverted });
       return reverted ? 'reverted' : 'halted';
     }
     if (progressMs !== undefined && tookMs > progressMs && untouched.length) {

@@ -16,7 +16,7 @@ import type { Rollout } from '../../schema/rollout.js';
 import { selectedByTags, type TagFilter } from '../run/tags.js';
 import { playServices } from './play-services.js';
 import { projectName } from './project.js';
-import { dependencyOrder, normalizeService, qualifier, type NormalizedService } from './service.js';
+import { dependencyOrder, normalizeService, qualifier, strings, type NormalizedService } from './service.js';
 import { prepareServiceBuild } from './service-build.js';
 import type { BlobRegistry } from '../blobs.js';
 import { parseMs } from './units.js';
@@ -191,6 +191,6 @@ function selectedProfiles(v: unknown): Set<string> {
 }
 
 const durationMs = (v: string | number | undefined) => (v === undefined ? undefined : parseMs(v));
-const strings = (m: Record<string, unknown> | undefined): Record<string, string> => Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k, String(v ?? '')]));
+
 const tagList = (t: unknown): string[] => (Array.isArray(t) ? t.map(String) : typeof t === 'string' ? [t] : []);
 

@@ -161,4 +161,5 @@ export function dependencyOrder(services: Map<string, NormalizedService>): strin
 }
 
 
-const strings = (m: Record<string, unknown> | undefined): Record<string, string> => Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k, String(v ?? '')]));
+/** A map of Compose scalars (labels, driver options, meta) as strings. */
+export const strings = (m: Record<string, unknown> | undefined): Record<string, string> => Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k, String(v ?? '')]));

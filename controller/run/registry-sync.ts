@@ -18,7 +18,8 @@ export interface FleetRegistry {
   pushed: string[];
 }
 
-export async function syncRegistry(peers: RegistryPeer[], now = new Date()): Promise<FleetRegistry> {
+export async function syncRegistry(peers: RegistryPeer[], opts: { push?: boolean; now?: Date } = {}): Promise<FleetRegistry> {
+  const now = opts.now ?? new Date();
   const reports = await Promise.all(
     peers.map(async (p) => {
       const r = await p.ask({ method: 'registry.instances', params: {} });
@@ -27,12 +28,15 @@ export async function syncRegistry(peers: RegistryPeer[], now = new Date()): Pro
   );
   const ok = reports.flatMap((r) => (r.report ? [r.report] : []));
   // The view is what the embedded hosts registered themselves; hosts on etcd see each other live.
+  // Only a host with a watcher reads the view (its ambassadors): the others are not written to.
   const embedded = reports.filter((r) => r.report?.backend === 'embedded');
+  const readers = new Set(embedded.filter((r) => r.report!.watcher !== null).map((r) => r.host));
   const instances = embedded.flatMap((r) => r.report!.local);
   const pushed: string[] = [];
+  // Check mode only reads: a plan changes nothing on any host, the fleet view included.
   await Promise.all(
     peers
-      .filter((p) => embedded.some((r) => r.host === p.host))
+      .filter((p) => opts.push !== false && readers.has(p.host))
       .map(async (p) => {
         const r = await p.ask({ method: 'registry.fleet', params: { gatheredAt: now.toISOString(), instances } });
         if (r.ok) pushed.push(p.host);
