@@ -1,31 +1,54 @@
 // Content the controller sent, kept on the host by sha256 under berth's directory, so that the
-// same file is never sent twice. Fetches go over the protocol channel and are verified.
+// same file is never sent twice. Content comes over the protocol channel, or from another host's
+// relay when the controller says so (agent/relay/); either way it is checked against its hash.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { AgentFrame, ControllerFrame, WireError } from '../protocol/agent-protocol.js';
+import type { AgentFrame, ControllerFrame, RelayEndpoint, RelaySource, WireError } from '../protocol/agent-protocol.js';
+import { fetchFromPeer } from './relay/peer-fetch.js';
+import { hostAddresses, RelayServer } from './relay/server.js';
+import { Spool } from './relay/spool.js';
 
 type BlobFrame = Extract<ControllerFrame, { t: 'blob' }>;
 type BlobResult = { ok: true; path: string } | { ok: false; error: WireError };
 
-/** Bytes a streamed blob may hold in memory before the channel stops reading. */
+/** Bytes a streamed blob may hold in memory before its source stops sending. */
 const STREAM_BUFFER_BYTES = 4 << 20;
+
+/** Where received bytes go (the blob store's file, or a stream that `docker load` reads). */
+interface Sink {
+  /** False: hold the source back until `onDrain`. */
+  write(bytes: Buffer): boolean;
+  onDrain(cb: () => void): void;
+  end(): void;
+  fail(error: WireError): void;
+}
+
+interface Flow {
+  pause(): void;
+  resume(): void;
+}
+
+const errorOf = (error: WireError) => Object.assign(new Error(error.message), { code: error.code });
 
 export class BlobStore {
   readonly dir: string;
   private next = 1;
   private readonly inflight = new Map<number, (f: BlobFrame, payload?: Buffer) => void>();
   private readonly bySha = new Map<string, Promise<BlobResult>>();
+  /** Open once the controller asked (`relay.open`): what this host receives, peers may read. */
+  private relay: { server: RelayServer; spools: Map<string, Spool>; dir: string } | undefined;
 
   /** `flow`: pauses the channel's input while a streamed blob's reader lags behind. */
   constructor(
     private readonly send: (f: AgentFrame) => void,
-    private readonly flow?: { pause(): void; resume(): void },
+    private readonly flow?: Flow,
+    dir?: string,
   ) {
     // The agent lives at <berth dir>/agent/<sha>.mjs; blobs go beside it.
-    this.dir = join(dirname(dirname(fileURLToPath(import.meta.url))), 'blobs');
+    this.dir = dir ?? join(dirname(dirname(fileURLToPath(import.meta.url))), 'blobs');
   }
 
   get(sha256: string): Promise<BlobResult> {
@@ -43,53 +66,32 @@ export class BlobStore {
   /**
    * The content as it arrives, not kept: for content used once and passed on, like an image
    * layer into `docker load`, which then overlaps with the transfer instead of following it, and
-   * costs no write and read back of the whole layer. The hash is checked as the bytes go by; the
-   * stream fails at its end when it does not match (whoever reads it must not commit before
-   * the end). Content the store has already is read from there.
+   * costs no write and read back of the whole layer (with the relay open it is kept for peers
+   * until the agent exits). The hash is checked as the bytes go by; the stream fails at its end
+   * when it does not match (whoever reads it must not commit before the end). Content the store
+   * has already is read from there.
    */
   stream(sha256: string): Readable {
     // Errors reach whoever reads the stream; one nobody listens to must not end the agent.
-    const failed = (error: WireError) => {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) {
       const r = new PassThrough().on('error', () => {});
-      r.destroy(Object.assign(new Error(error.message), { code: error.code }));
-      return r;
-    };
-    if (!/^[0-9a-f]{64}$/.test(sha256)) return failed({ code: 'blob.bad-hash', message: `not a sha256: ${sha256}` });
+      return r.destroy(errorOf({ code: 'blob.bad-hash', message: `not a sha256: ${sha256}` }));
+    }
     const path = join(this.dir, sha256);
     if (existsSync(path)) return createReadStream(path).on('error', () => {});
     const out = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES }).on('error', () => {});
-    const id = this.next++;
-    const hash = createHash('sha256');
-    let paused = false;
-    const resume = () => {
-      if (!paused) return;
-      paused = false;
-      this.flow?.resume();
-    };
-    // A reader that went away (a failed load) must never leave the channel paused.
-    out.on('close', resume);
-    const done = (error?: WireError) => {
-      this.inflight.delete(id);
-      resume();
-      if (error) out.destroy(Object.assign(new Error(error.message), { code: error.code }));
-      else if (!out.destroyed) out.end();
-    };
-    this.inflight.set(id, (f, payload) => {
-      if (!f.ok) return done(f.error);
-      const bytes = 'data' in f ? Buffer.from(f.data, 'base64') : payload;
-      if (!bytes) return done({ code: 'blob.corrupt', message: `a raw piece of ${sha256.slice(0, 12)} arrived without its bytes` });
-      hash.update(bytes);
-      // The last piece goes out only after the check: a reader never sees all of a bad blob.
-      if (f.last && hash.digest('hex') !== sha256) return done({ code: 'blob.corrupt', message: `content received for ${sha256.slice(0, 12)} does not match its hash` });
-      // Pieces for a reader that is gone are dropped; the rest of the blob still has to be read off the channel.
-      if (!out.destroyed && !out.write(bytes) && !paused && this.flow) {
-        paused = true;
-        this.flow.pause();
-        out.once('drain', resume);
-      }
-      if (f.last) done();
+    const drains: Array<() => void> = [];
+    const drained = () => drains.splice(0).forEach((cb) => cb());
+    // A reader that went away (a failed load) must never leave a source paused.
+    out.on('drain', drained).on('close', drained);
+    const spool = this.spoolFor(sha256, () => (this.relay ? join(this.relay.dir, sha256) : undefined));
+    this.receive(sha256, spool, {
+      // Pieces for a reader that is gone are dropped; the rest still has to be read off the channel.
+      write: (bytes) => out.destroyed || out.write(bytes),
+      onDrain: (cb) => (out.destroyed ? cb() : drains.push(cb)),
+      end: () => void (out.destroyed || out.end()),
+      fail: (error) => void out.destroy(errorOf(error)),
     });
-    this.send({ t: 'fetch', fetch: id, sha256 });
     return out;
   }
 
@@ -109,31 +111,164 @@ export class BlobStore {
     }
   }
 
+  /** Starts serving what this host receives to the run's other hosts (`relay.open`). */
+  async openRelay(key: string, port: number, bind?: string): Promise<{ ok: true; value: RelayEndpoint } | { ok: false; error: WireError }> {
+    if (!this.relay) {
+      if (!/^[0-9a-f]{64}$/.test(key)) return { ok: false, error: { code: 'relay.bad-key', message: 'the relay key is not 32 bytes of hex' } };
+      const spools = new Map<string, Spool>();
+      const server = await RelayServer.open(Buffer.from(key, 'hex'), port, bind, (sha) => spools.get(sha));
+      if (!server.ok) return { ok: false, error: { code: 'relay.listen', message: server.message } };
+      this.removeStaleSpools();
+      const dir = join(this.dir, `relay-${process.pid}`);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      this.relay = { server: server.value, spools, dir };
+    }
+    return { ok: true, value: { port: this.relay.server.port, addresses: hostAddresses() } };
+  }
+
+  /** The agent is leaving: its relay stops and what only peers needed goes. */
+  closeRelay(): void {
+    if (!this.relay) return;
+    this.relay.server.close();
+    for (const s of this.relay.spools.values()) s.close();
+    rmSync(this.relay.dir, { recursive: true, force: true });
+    this.relay = undefined;
+  }
+
+  /** Spool folders of agents that died before they could remove theirs. */
+  private removeStaleSpools(): void {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir).filter((n) => /^relay-\d+$/.test(n));
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const pid = Number(n.slice('relay-'.length));
+      try {
+        process.kill(pid, 0);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(this.dir, n), { recursive: true, force: true });
+      }
+    }
+  }
+
+  /** A spool at `path()` for content this host starts to receive, shared with peers when the relay is open. */
+  private spoolFor(sha256: string, path: () => string | undefined): Spool | undefined {
+    // The same content asked twice at once (two images sharing a layer): the first one is shared.
+    if (this.relay?.spools.has(sha256)) return undefined;
+    const p = path();
+    if (!p) return undefined;
+    const spool = new Spool(p);
+    this.relay?.spools.set(sha256, spool);
+    return spool;
+  }
+
   private fetch(sha256: string, path: string): Promise<BlobResult> {
     mkdirSync(this.dir, { recursive: true });
-    const id = this.next++;
-    const tmp = `${path}.${process.pid}.${id}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    const hash = createHash('sha256');
+    const tmp = `${path}.${process.pid}.${this.next}.tmp`;
+    // The temporary file is the spool: peers read it while it fills, and after the rename.
+    const shared = this.spoolFor(sha256, () => tmp);
+    const spool = shared ?? new Spool(tmp);
     return new Promise((resolve) => {
-      const done = (r: BlobResult) => {
-        this.inflight.delete(id);
-        closeSync(fd);
-        if (!r.ok) rmSync(tmp, { force: true });
-        resolve(r);
-      };
-      this.inflight.set(id, (f, payload) => {
-        if (!f.ok) return done({ ok: false, error: f.error });
-        const bytes = 'data' in f ? Buffer.from(f.data, 'base64') : payload;
-        if (!bytes) return done({ ok: false, error: { code: 'blob.corrupt', message: `a raw piece of ${sha256.slice(0, 12)} arrived without its bytes` } });
-        hash.update(bytes);
-        writeSync(fd, bytes);
-        if (!f.last) return;
-        if (hash.digest('hex') !== sha256) return done({ ok: false, error: { code: 'blob.corrupt', message: `content received for ${sha256.slice(0, 12)} does not match its hash` } });
-        renameSync(tmp, path);
-        done({ ok: true, path });
+      this.receive(sha256, spool, {
+        write: () => true,
+        onDrain: () => {},
+        end: () => {
+          renameSync(tmp, path);
+          // A spool no peer can ask for is done with; a shared one stays open until the agent leaves.
+          if (!shared) spool.close();
+          resolve({ ok: true, path });
+        },
+        fail: (error) => {
+          if (!shared) spool.close();
+          rmSync(tmp, { force: true });
+          resolve({ ok: false, error });
+        },
       });
-      this.send({ t: 'fetch', fetch: id, sha256 });
     });
+  }
+
+  /**
+   * Receives content into `spool` (when there is one) and `sink`: from the controller, or from
+   * the relay it names; when a relay fails part way, the controller sends the rest.
+   */
+  private receive(sha256: string, spool: Spool | undefined, sink: Sink): void {
+    const hash = createHash('sha256');
+    let got = 0;
+    let finished = false;
+    const finish = (error?: WireError) => {
+      if (finished) return;
+      finished = true;
+      if (error) {
+        spool?.fail();
+        if (this.relay?.spools.get(sha256) === spool) this.relay?.spools.delete(sha256);
+        sink.fail(error);
+      } else {
+        spool?.finish();
+        sink.end();
+      }
+    };
+    let pausedSource: Flow | undefined;
+    const take = (bytes: Buffer, last: boolean, source: Flow) => {
+      hash.update(bytes);
+      got += bytes.length;
+      // The last piece goes on only after the check: a reader never sees all of a bad blob.
+      if (last && hash.digest('hex') !== sha256) return finish({ code: 'blob.corrupt', message: `content received for ${sha256.slice(0, 12)} does not match its hash` });
+      if (spool && !spool.append(bytes) && this.relay?.spools.get(sha256) === spool) this.relay.spools.delete(sha256);
+      if (!sink.write(bytes) && !pausedSource) {
+        pausedSource = source;
+        source.pause();
+        sink.onDrain(() => {
+          pausedSource = undefined;
+          source.resume();
+        });
+      }
+      if (last) finish();
+    };
+    const channel: Flow = this.flow ?? { pause: () => {}, resume: () => {} };
+
+    const fromController = (resume?: { from: number; relayFailed: string; reason: string }) => {
+      const id = this.next++;
+      this.inflight.set(id, (f, payload) => {
+        if (!f.ok) {
+          this.inflight.delete(id);
+          return finish(f.error);
+        }
+        if ('relay' in f) {
+          this.inflight.delete(id);
+          return fromPeer(f.relay, f.key);
+        }
+        const bytes = 'data' in f ? Buffer.from(f.data, 'base64') : payload;
+        if (f.last) this.inflight.delete(id);
+        if (finished) return;
+        if (!bytes) return finish({ code: 'blob.corrupt', message: `a raw piece of ${sha256.slice(0, 12)} arrived without its bytes` });
+        take(bytes, f.last, channel);
+      });
+      this.send({ t: 'fetch', fetch: id, sha256, ...(resume ?? {}) });
+    };
+
+    const fromPeer = (source: RelaySource, key: string) => {
+      const fallback = (reason: string) => {
+        if (finished) return;
+        // A source paused for a slow reader is gone: the reader's drain resumes nothing now.
+        pausedSource = undefined;
+        fromController({ from: got, relayFailed: source.host, reason });
+      };
+      const peer = fetchFromPeer(source, Buffer.from(key, 'hex'), { sha256, from: got }, {
+        data: (bytes) => {
+          if (finished) return;
+          if (got + bytes.length > source.size) {
+            peer.stop();
+            return finish({ code: 'blob.corrupt', message: `the relay on ${source.host} sent more than the ${source.size} bytes of ${sha256.slice(0, 12)}` });
+          }
+          take(bytes, got + bytes.length === source.size, peer);
+        },
+        end: () => fallback(`the relay on ${source.host} stopped after ${got} of ${source.size} bytes`),
+        fail: fallback,
+      });
+    };
+
+    fromController();
   }
 }

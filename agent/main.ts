@@ -38,6 +38,8 @@ let locks: typeof import('./lock/serve.js') | undefined;
 
 const exitWhenIdle = () => {
   if (!closing || running.size > 0) return;
+  // Peers read from this host's relay only while the run lasts: its spooled content goes now.
+  blobs.closeRelay();
   // A controller gone without releasing its locks can do nothing more here: free the host now.
   if (locks) void locks.releaseHeld().finally(() => process.exit(0));
   else process.exit(0);
@@ -88,6 +90,11 @@ async function serve(id: number, body: RequestBody): Promise<void> {
         const { serveRegistryRequest } = await import('./registry/serve.js');
         const r = await serveRegistryRequest(body);
         channel.send(r.ok ? { t: 'res', id, ok: true, result: r.result } : { t: 'res', id, ok: false, error: r.error });
+        break;
+      }
+      case 'relay.open': {
+        const r = await blobs.openRelay(body.params.key, body.params.port, body.params.bind);
+        channel.send(r.ok ? { t: 'res', id, ok: true, result: r.value } : { t: 'res', id, ok: false, error: r.error });
         break;
       }
       case 'lock.acquire':

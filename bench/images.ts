@@ -1,5 +1,6 @@
-// Image distribution to 3 lab hosts, berth against `docker save IMAGE | ssh HOST docker load`:
-// bytes the controller writes to the SSH channels and wall time, for an image of about 100 MB
+// Image distribution to 3 lab hosts, berth (hosts relaying to each other, and with --no-relay)
+// against `docker save IMAGE | ssh HOST docker load`: bytes the controller writes to the SSH
+// channels and wall time, for an image of about 100 MB
 // (FROM scratch: busybox + a 100 MB random file), then for its next version (one more 1 MB
 // layer on top), and the time of a build whose context did not change. Median of RUNS runs.
 // Prints figures; never fails on time. Run: node --import tsx bench/images.ts [runs]
@@ -35,7 +36,7 @@ const sshArgs = (port: number) => ['-o', 'BatchMode=yes', '-o', `UserKnownHostsF
 const onHost = (port: number, cmd: string) => execFileSync('ssh', [...sshArgs(port), cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
 
 /** One `berth apply` in process (exactly what the CLI runs), counting the bytes written to hosts. */
-async function apply(playbook: string): Promise<{ code: number; wallMs: number; bytes: number; events: RunEvent[] }> {
+async function apply(playbook: string, relay = true): Promise<{ code: number; wallMs: number; bytes: number; events: RunEvent[] }> {
   const loaded = loadForRun(playbook);
   if (!loaded.ok) throw new Error(loaded.error.map((e) => e.message).join('\n'));
   const inv = inventorySource(undefined, { playbookPath: loaded.value.path, playbookName: 'bench', override: lab.inventoryPath, where: '-i', loadFile: loadInventoryForRun });
@@ -55,6 +56,7 @@ async function apply(playbook: string): Promise<{ code: number; wallMs: number; 
       check: false,
       diff: false,
       forks: 10,
+      relay,
       sink: (e) => events.push(e),
       signal: new AbortController().signal,
       connect: async (host) => {
@@ -119,28 +121,32 @@ try {
   controllerImages.push(tag);
   const saveSize = Number(execFileSync('sh', ['-c', `docker save ${tag} | wc -c`], { encoding: 'utf8' }).trim());
 
+  type Run = { wallMs: number; bytes: number; hostToHost?: number };
   const rows: string[][] = [];
-  const measure = async (label: string, berthRun: () => Promise<{ wallMs: number; bytes: number }>, plain: () => Promise<{ wallMs: number; bytes: number }>, reset: () => void) => {
-    const b: Array<{ wallMs: number; bytes: number }> = [];
-    const p: Array<{ wallMs: number; bytes: number }> = [];
+  // The three methods one after the other in each round, so that the machine's load (it is
+  // shared) moves all of them alike; each figure is the median of its rounds.
+  const measure = async (label: string, relayed: () => Promise<Run>, direct: () => Promise<Run>, plain: () => Promise<Run>, reset: () => void) => {
+    const runs: Run[][] = [[], [], []];
     for (let i = 0; i < RUNS; i++) {
-      reset();
-      b.push(await berthRun());
-      reset();
-      p.push(await plain());
+      for (const [k, method] of [relayed, direct, plain].entries()) {
+        reset();
+        runs[k].push(await method());
+      }
     }
-    const bw = median(b.map((x) => x.wallMs));
-    const pw = median(p.map((x) => x.wallMs));
-    rows.push([label, mb(median(b.map((x) => x.bytes))), sec(bw), mb(median(p.map((x) => x.bytes))), sec(pw), `${(bw / pw).toFixed(2)}x`]);
+    const wall = runs.map((r) => median(r.map((x) => x.wallMs)));
+    const sent = runs.map((r) => mb(median(r.map((x) => x.bytes))));
+    const h2h = mb(median(runs[0].map((x) => x.hostToHost ?? 0)));
+    rows.push([label, sent[0], h2h, sec(wall[0]), sent[1], sec(wall[1]), sent[2], sec(wall[2]), `${(wall[0] / wall[2]).toFixed(2)}x`, `${(wall[0] / wall[1]).toFixed(2)}x`]);
   };
 
-  const berthShip = async (pb: string) => {
-    const r = await apply(pb);
+  const berthShip = async (pb: string, relay = true): Promise<Run> => {
+    const r = await apply(pb, relay);
     must(r, 'ship');
-    return r;
+    const content = r.events.find((e): e is Extract<RunEvent, { type: 'content' }> => e.type === 'content');
+    return { ...r, hostToHost: content?.hostToHost ?? 0 };
   };
   // 1. The whole image to hosts that have none of it.
-  await measure('100 MB image, hosts have nothing', () => berthShip(ship), () => saveLoad(tag), () => removeFromHosts([image, tag]));
+  await measure('100 MB image, hosts have nothing', () => berthShip(ship), () => berthShip(ship, false), () => saveLoad(tag), () => removeFromHosts([image, tag]));
 
   // 2. The next version: the same image plus a 1 MB layer; hosts have the previous version.
   writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY big.bin /big.bin\nCOPY small.bin /small.bin\nCMD ["/bin/busybox", "true"]\n');
@@ -152,7 +158,7 @@ try {
     removeFromHosts([image, tag2]);
     for (const h of lab.hosts) execFileSync('sh', ['-c', `docker save ${tag} | ssh ${sshArgs(h.port).join(' ')} docker load -q >/dev/null`]);
   };
-  await measure('next version (+1 MB layer), hosts have v1', () => berthShip(ship), () => saveLoad(tag2), resetToV1);
+  await measure('next version (+1 MB layer), hosts have v1', () => berthShip(ship), () => berthShip(ship, false), () => saveLoad(tag2), resetToV1);
 
   // 3. Nothing to do: every host has the image.
   const noop: number[] = [];
@@ -178,11 +184,11 @@ try {
     emptyWall.push((await apply(empty)).wallMs);
   }
 
-  const head = ['case (3 hosts)', 'berth sent', 'berth wall', 'save|ssh load sent', 'save|ssh load wall', 'wall ratio'];
+  const head = ['case (3 hosts)', 'berth sent', 'host to host', 'berth wall', '--no-relay sent', '--no-relay wall', 'save|ssh load sent', 'save|ssh load wall', 'berth / save|ssh', 'berth / --no-relay'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(`image distribution, median of ${RUNS} runs (${new Date().toISOString()}); docker save of the image: ${mb(saveSize)}`);
-  console.log('"sent": bytes written to the SSH channels by the controller (berth: plan + layer blobs, raw frames on the agent channel, streamed into docker load)');
+  console.log('"sent": bytes written to the SSH channels by the controller (berth: plan + layer blobs, raw frames on the agent channel, streamed into docker load); "host to host": bytes the hosts passed each other through their relays (docs/images.md)');
   console.log(line(head));
   for (const r of rows) console.log(line(r));
   console.log(`no change (hosts have the image): berth ${sec(median(noop))}, 0 layer bytes`);

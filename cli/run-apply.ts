@@ -99,6 +99,7 @@ export async function runApply(playbookPath: string, flags: ApplyFlags, override
       },
       lock: { owner: lockOwner(override?.command ?? (flags.check ? 'plan' : flags.promote ? 'promote' : 'apply'), { reason: flags.lockReason, playbook: project }), fleet: project },
       promote: flags.promote === true,
+      relay: flags.relay !== false,
       planFor: override?.planFor,
     });
   } finally {

@@ -27,6 +27,13 @@ export class BlobRegistry {
     return known;
   }
 
+  /** The size of the largest content registered. */
+  get largest(): number {
+    let n = 0;
+    for (const b of this.blobs.values()) n = Math.max(n, b.length);
+    return n;
+  }
+
   get(sha256: string): Buffer | undefined {
     return this.blobs.get(sha256);
   }

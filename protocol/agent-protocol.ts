@@ -126,7 +126,42 @@ export type RequestBody =
   | { method: 'ping'; params?: Record<string, never> }
   | ServiceRequest
   | RegistryRequest
-  | LockRequest;
+  | LockRequest
+  | RelayRequest;
+
+// ---------------------------------------------------------------------------------------------
+// Host-to-host relay of content (agent/relay/, controller/relay/): a host that receives a blob
+// can pass it on to other hosts of the run while it arrives, so the controller's uplink carries
+// it once instead of once per host. Hosts talk TLS with a pre-shared key the controller makes
+// for the run (no certificates to manage); content is checked against its sha256 on arrival
+// whichever way it came.
+
+/** Relayed content is this large at least: below it, a redirect costs more than it saves. */
+export const RELAY_MIN_BYTES = 1024 * 1024;
+
+/** How a host reaches another host's relay. */
+export interface RelaySource {
+  /** The inventory name of the host serving it, for messages and for reporting a failure. */
+  host: string;
+  address: string;
+  port: number;
+  /** Bytes of the whole content: a transfer that ends short of it falls back to the controller. */
+  size: number;
+}
+
+export type RelayRequest =
+  /**
+   * Opens this host's relay for the run: content it receives from now on is kept while the agent
+   * lives and served to hosts that present `key` (hex, 32 bytes). `port` 0: any free port.
+   * Answers RelayEndpoint.
+   */
+  { method: 'relay.open'; params: { key: string; port: number; bind?: string } };
+
+export interface RelayEndpoint {
+  port: number;
+  /** The host's own addresses (no loopback), with prefix lengths, for the controller to pick from. */
+  addresses: Array<{ address: string; family: 'IPv4' | 'IPv6'; cidr: string; iface: string }>;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Services outside of a run (`berth ps`, `logs`, `exec`). Services themselves are converged by a
@@ -344,6 +379,8 @@ export type ControllerFrame =
    */
   | { t: 'blob'; fetch: number; ok: true; bytes: number; last: boolean }
   | { t: 'blob'; fetch: number; ok: false; error: WireError }
+  /** Fetch this content from another host's relay instead (RelayRequest); the agent checks it as ever. */
+  | { t: 'blob'; fetch: number; ok: true; relay: RelaySource; key: string }
   /** The controller is done; the agent exits. */
   | { t: 'bye' };
 
@@ -403,7 +440,17 @@ export type AgentFrame =
    * The agent asks for content it lacks (a file to copy, a rendered template), by sha256. Plans
    * carry hashes, not content: a host that already has the content never receives it again.
    */
-  | { t: 'fetch'; fetch: number; sha256: string };
+  | {
+      t: 'fetch';
+      fetch: number;
+      sha256: string;
+      /** Resume at this byte: the first `from` bytes came from a relay that failed. */
+      from?: number;
+      /** The relay that failed (a host name): the controller serves this fetch itself and sends no one there again. */
+      relayFailed?: string;
+      /** Why, for the run's warnings. */
+      reason?: string;
+    };
 
 /** Decoded bytes per `blob` frame. */
 export const BLOB_CHUNK_BYTES = 1024 * 1024;

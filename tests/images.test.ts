@@ -8,15 +8,16 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { connect, resolveTarget, type SshSession } from '../controller/ssh/index.js';
 import { scanContext } from '../modules/lib/docker-context.js';
 import { dockerfileBases } from '../modules/lib/docker-dockerfile.js';
 import { ensureTools } from '../providers/lab/apt-tools.js';
+import type { RunEvent } from '../controller/run/events.js';
 import { sshLab, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 import { ran, testAgent, type TaskSpec, type TestAgent } from './modules/run-tasks.js';
 
@@ -429,6 +430,77 @@ test('ship: a layer that compresses well travels gzipped, and loads as the same 
   assert.ok(sent < 200_000, `2.1 MB of text sent as ${sent} bytes`);
   assert.is(await imageId(host, name), execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', tags[0]], { encoding: 'utf8' }).trim());
   assert.is((await onHost(host, `docker save ${name} | tar -xO --wildcards '*/layer.tar' | tar -xO words.txt | wc -c`)).stdout, String(35 * 60_000));
+});
+
+/** `berth apply --json` of a playbook shipping `dir` to every lab host; its events, parsed. */
+async function shipToAll(name: string, dir: string, inventory: string, extra: string[] = []) {
+  const root = new URL('..', import.meta.url).pathname;
+  const book = join(work, `${name}.yml`);
+  writeFileSync(book, ['name: relay', 'plays:', '  - hosts: all', '    tasks:', `      - image: { name: ${name}, build: { context: ${dir} }, builder: controller }`, ''].join('\n'));
+  let out = '';
+  let code = 0;
+  try {
+    out = (await pexec(process.execPath, [join(root, 'bin/berth.js'), 'apply', book, '-i', inventory, '--json', ...extra], { cwd: work, env: { ...process.env, CI: 'true' }, maxBuffer: 1 << 26 })).stdout;
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    code = x.code ?? 1;
+    out = `${x.stdout ?? ''}${x.stderr ?? ''}`;
+  }
+  const tags = execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', `berth/${name}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  for (const t of tags) controllerImages.add(t);
+  const events = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as RunEvent);
+  const content = events.find((e): e is Extract<RunEvent, { type: 'content' }> => e.type === 'content');
+  const warnings = events.filter((e): e is Extract<RunEvent, { type: 'warning' }> => e.type === 'warning');
+  return { code, out, content, warnings, id: tags[0] ? execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', tags[0]], { encoding: 'utf8' }).trim() : '' };
+}
+
+test('relay: a shipped image leaves the controller once; the other host gets it from the first, and nothing stays behind', async () => {
+  const name = `relayed-${process.pid}`;
+  const dir = join(work, 'relay-a');
+  write(dir, { Dockerfile: 'FROM scratch\nCOPY big.bin /big.bin\n', 'big.bin': randomBytes(6_000_000) });
+  const r = await shipToAll(name, dir, lab.inventoryPath);
+  assert.is(r.code, 0, r.out);
+  const content = r.content;
+  assert.ok(content, r.out);
+  assert.ok(content.fromController > 6_000_000 && content.fromController < 7_000_000, `sent by the controller once: ${content.fromController} bytes`);
+  assert.ok(content.hostToHost > 6_000_000 && content.hostToHost < 6_100_000, `the layer went host to host: ${content.hostToHost} bytes`);
+  assert.equal(r.warnings, [], r.out);
+  for (const { host } of hosts) {
+    assert.is(await imageId(host, name), r.id, `${host.name} has the image`);
+    assert.is((await onHost(host, 'ls /var/lib/berth/blobs | grep -c "^relay-" || true')).stdout, '0', `${host.name}: the relay's spool went with the agent`);
+  }
+});
+
+test('relay: a host the others cannot reach is reported, and the controller sends what its relay could not', async () => {
+  const name = `unrelayed-${process.pid}`;
+  const dir = join(work, 'relay-b');
+  write(dir, { Dockerfile: 'FROM scratch\nCOPY big.bin /big.bin\n', 'big.bin': randomBytes(3_000_000) });
+  // Every host says it is reached at the lab's gateway, on a port where nothing listens.
+  const port = await freePort(gateway);
+  const inv = parse(readFileSync(lab.inventoryPath, 'utf8')) as { vars: Record<string, unknown> };
+  inv.vars = { ...inv.vars, berth_relay_address: gateway, berth_relay_port: port };
+  // Beside the lab's inventory: its key and known_hosts paths are relative to it.
+  const invPath = join(dirname(lab.inventoryPath), 'relay-unreachable.yml');
+  writeFileSync(invPath, stringify(inv));
+  const r = await shipToAll(name, dir, invPath);
+  assert.is(r.code, 0, r.out);
+  const warning = r.warnings.find((e) => e.code === 'relay.failed');
+  assert.ok(warning, r.out);
+  assert.match(warning.message, new RegExp(`could not fetch from (${hosts.map((h) => h.host.name).join('|')})'s relay`));
+  assert.ok(r.content, r.out);
+  assert.ok(r.content.fromController > 6_000_000, `the controller sent it to both: ${r.content.fromController} bytes`);
+  assert.is(r.content.hostToHost, 0, "nothing came through a relay");
+  for (const { host } of hosts) assert.is(await imageId(host, name), r.id, `${host.name} has the image`);
+
+  // --no-relay: no relay opened, so nothing to warn about.
+  const name2 = `norelay-${process.pid}`;
+  const dir2 = join(work, 'relay-c');
+  write(dir2, { Dockerfile: 'FROM scratch\nCOPY big.bin /big.bin\n', 'big.bin': randomBytes(2_000_000) });
+  const n = await shipToAll(name2, dir2, invPath, ['--no-relay']);
+  assert.is(n.code, 0, n.out);
+  assert.equal(n.warnings, [], n.out);
+  assert.ok(n.content && n.content.fromController > 4_000_000, `to each host from the controller: ${n.content?.fromController} bytes`);
+  assert.is(n.content.hostToHost, 0);
 });
 
 test('state absent removes the image and berth\'s builds of it; then there is nothing to do', async () => {

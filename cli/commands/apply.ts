@@ -20,6 +20,8 @@ export interface ApplyFlags {
   lockReason?: string;
   /** `berth promote`: go on past a rollout's canary batch. */
   promote?: boolean;
+  /** --no-relay: hosts get content from the controller only. */
+  relay?: boolean;
 }
 
 function runFlags(cmd: Command): Command {
@@ -33,6 +35,7 @@ function runFlags(cmd: Command): Command {
     .addOption(new Option('--json', 'one JSON event per line on stdout (schema: docs/events.md)').env('BERTH_JSON'))
     .addOption(new Option('--plain', 'plain lines even on a terminal (no live view); the default when stdout is not a TTY or CI is set').env('BERTH_PLAIN'))
     .addOption(new Option('-v, --verbose', 'show every output line and change').env('BERTH_VERBOSE'))
+    .addOption(new Option('--no-relay', 'send all content from the controller: hosts do not pass large content (image layers) on to each other').env('BERTH_NO_RELAY'))
     .addOption(new Option('--accept-new-host-keys', 'trust and record the host keys of hosts not yet in known_hosts').env('BERTH_ACCEPT_NEW_HOST_KEYS'));
 }
 

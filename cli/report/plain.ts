@@ -93,6 +93,8 @@ export function plainReporter(opts: PlainOptions): EventSink {
         return;
       case 'cancelling':
         return line(paint(33, `\n${e.reason}`));
+      case 'content':
+        return line(`\ncontent sent: ${bytes(e.fromController)} from the controller${e.hostToHost > 0 ? `, ${bytes(e.hostToHost)} host to host` : ''}`);
       case 'recap':
         if (model.check) for (const l of planLines(model, paint)) line(l);
         for (const l of recapLines(model, paint)) line(l);

@@ -3,6 +3,7 @@
 // faster than a terminal can show them (progress, output): the model takes each at once, the
 // view hears about them at most every `throttleMs`.
 import type { BerthError } from '../../controller/errors.js';
+import { bytes } from '../report/format.js';
 import { emptyModel, reduce, type HostRow, type PlayInfo, type RunModel, type ViewEvent } from '../report/model.js';
 
 export type HistoryEntry =
@@ -51,6 +52,7 @@ export class RunStore {
     // Shown under the play's outcome, which is printed when the play ends.
     if (e.type === 'rollout-halted') this.rolloutNote = { kind: 'note', id: `halted-${e.play}`, text: `rollout halted: ${e.reason}${e.untouched.length ? ` (not touched: ${e.untouched.join(', ')})` : ''}` };
     if (e.type === 'rollout-paused') this.rolloutNote = { kind: 'note', id: `paused-${e.play}`, text: `rollout paused: ${e.reason}; continue with \`berth promote\`` };
+    if (e.type === 'content' && e.hostToHost > 0) this.history.push({ kind: 'note', id: 'content', text: `content sent: ${bytes(e.fromController)} from the controller, ${bytes(e.hostToHost)} host to host` });
     if (e.type === 'warning') this.history.push({ kind: 'note', id: `warning-${this.history.length}`, text: `warning: ${e.message}${e.hint ? ` (${e.hint})` : ''}` });
     if (e.type === 'run-end') {
       if (!this.history.some((h) => h.kind === 'connected')) this.connected();

@@ -14,6 +14,7 @@ import {
 } from '../../protocol/agent-protocol.js';
 import { constants as osConstants } from 'node:os';
 import type { BlobRegistry } from '../blobs.js';
+import type { RelayBroker } from '../relay/broker.js';
 import type { RemoteChannel } from '../transport.js';
 
 export type Hello = Extract<AgentFrame, { t: 'hello' }>;
@@ -36,6 +37,8 @@ export class AgentClient {
   private readonly lostCbs: Array<(e: WireError) => void> = [];
   /** Where fetched content comes from; set by the run that owns this agent. */
   blobs: BlobRegistry | undefined;
+  /** Set when hosts relay content to each other this run: who this host is, and who decides. */
+  relay: { host: string; broker: RelayBroker } | undefined;
 
   /** `rest` is whatever followed the ready marker in the first stdout chunk. */
   constructor(private readonly channel: RemoteChannel, rest: string) {
@@ -124,16 +127,25 @@ export class AgentClient {
       case 'log':
         return;
       case 'fetch':
-        return this.serveBlob(f.fetch, f.sha256);
+        return this.serveBlob(f);
     }
   }
 
-  private serveBlob(fetch: number, sha256: string): void {
-    const data = this.blobs?.get(sha256);
-    if (!data) {
-      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: false, error: { code: 'blob.unknown', message: `the controller has no content ${sha256.slice(0, 12)}` } }));
+  private serveBlob(f: Extract<AgentFrame, { t: 'fetch' }>): void {
+    const { fetch, sha256 } = f;
+    const whole = this.blobs?.get(sha256);
+    const from = f.from ?? 0;
+    if (!whole || !Number.isInteger(from) || from < 0 || from >= whole.length) {
+      const message = whole ? `cannot resume ${sha256.slice(0, 12)} at byte ${from}` : `the controller has no content ${sha256.slice(0, 12)}`;
+      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: false, error: { code: 'blob.unknown', message } }));
       return;
     }
+    const relay = this.relay && this.relay.broker.route(this.relay.host, sha256, whole.length, f);
+    if (relay) {
+      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, relay, key: this.relay!.broker.key }));
+      return;
+    }
+    const data = whole.subarray(from);
     if (this.blobs) this.blobs.served += data.length;
     if (data.length < RAW_BLOB_MIN_BYTES) {
       this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, data: data.toString('base64'), last: true }));

@@ -3,7 +3,7 @@
 // 2 starts when play 1 ended on every host), hosts within a play never wait for each other. A
 // host that cannot be reached or fails drops out; the others go on.
 import pLimit from 'p-limit';
-import type { HostPlan, RunResult, WireError } from '../../protocol/agent-protocol.js';
+import type { HostPlan, RequestBody, RunResult, WireError } from '../../protocol/agent-protocol.js';
 import { maskSecrets } from '../../protocol/agent-protocol.js';
 import { fromWire, startAgent, type AgentStart } from '../agent/start-agent.js';
 import { skewWarning } from '../agent/clock-skew.js';
@@ -25,6 +25,9 @@ import { syncRegistry, type RegistryPeer } from './registry-sync.js';
 import { SERVICES_VAR } from '../../lang/discovery-helpers.js';
 import type { LockOwner } from '../../protocol/agent-protocol.js';
 import { acquireRunLocks, warnIfLocked, type LockWarning, type RunLocks } from './locks.js';
+import { openRelays } from '../relay/open-relays.js';
+import type { RelayBroker } from '../relay/broker.js';
+import { RELAY_MIN_BYTES } from '../../protocol/agent-protocol.js';
 
 type Vars = Record<string, unknown>;
 
@@ -52,6 +55,11 @@ export interface ApplyOptions {
    * lock is taken (library callers, tests on this machine). Check mode only warns of held ones.
    */
   lock?: { owner: LockOwner; fleet?: string };
+  /**
+   * false: every host gets content from the controller. Otherwise, when a run has content of
+   * RELAY_MIN_BYTES or more for two hosts or more, hosts pass it on to each other (controller/relay/).
+   */
+  relay?: boolean;
   /** `berth promote`: a rollout goes on past its canary batch without pausing. */
   promote?: boolean;
   /**
@@ -197,6 +205,14 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
     }
   }
 
+  // Large content for several hosts: they relay it to each other rather than each wait on the controller.
+  let relay: RelayBroker | undefined;
+  if (o.relay !== false && !o.check && !cancelled && blobs.largest >= RELAY_MIN_BYTES) {
+    const hosts = all.filter((h) => live.has(h) && !lost.has(h) && !failed.has(h)).map((host) => ({ host, vars: live.get(host)!.host.vars, request: (body: RequestBody) => live.get(host)!.agent.client.request(body).done }));
+    relay = await openRelays(hosts, (w) => o.sink({ type: 'warning', ...w }));
+    if (relay) for (const h of hosts) live.get(h.host)!.agent.client.relay = { host: h.host, broker: relay };
+  }
+
   /** One host's plan of one play, its events forwarded; how it ended. */
   async function runHostPlay(index: number, name: string): Promise<HostOutcome> {
     const l = live.get(name);
@@ -283,6 +299,7 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
     await locks?.release();
   }
   await Promise.all([...live.values()].map((l) => closeHost(l)));
+  if (blobs.served > 0 || relay) o.sink({ type: 'content', fromController: blobs.served, hostToHost: Math.max(0, relay?.relayedBytes ?? 0) });
   for (const r of Object.values(recap)) r.durationMs = Math.round(r.durationMs);
   o.sink({ type: 'recap', hosts: recap });
   const code = cancelled

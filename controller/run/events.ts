@@ -39,6 +39,11 @@ export type RunEvent =
   | { type: 'rollout-halted'; play: number; reason: string; untouched: string[]; reverted: boolean }
   | { type: 'rollout-paused'; play: number; reason: string; remaining: string[] }
   | { type: 'cancelling'; reason: string }
+  /**
+   * Content the run sent (files, templates, build contexts, image layers): bytes that left the
+   * controller, and bytes hosts passed to each other through their relays instead.
+   */
+  | { type: 'content'; fromController: number; hostToHost: number }
   | { type: 'recap'; hosts: Record<string, HostRecap> }
   | { type: 'run-end'; exitCode: number; durationMs: number };
 

@@ -1,0 +1,108 @@
+// This host's relay: serves content it received during the run (spool.ts) to other hosts of the
+// run that hold the run's key, while it arrives. Opened by the controller's `relay.open`.
+import { networkInterfaces } from 'node:os';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { RelayEndpoint } from '../../protocol/agent-protocol.js';
+import type { Spool } from './spool.js';
+import { serverTls, type RelayAnswer, type RelayAsk } from './tls-psk.js';
+
+/** A request line longer than this is not one of ours. */
+const MAX_ASK_BYTES = 1024;
+
+export class RelayServer {
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  /** `find`: the spool holding a sha256, when this host has or is receiving it. */
+  static open(key: Buffer, port: number, bind: string | undefined, find: (sha256: string) => Spool | undefined): Promise<{ ok: true; value: RelayServer } | { ok: false; message: string }> {
+    const listen = (host: string) =>
+      new Promise<{ ok: true; value: RelayServer } | { ok: false; message: string }>((resolve) => {
+        const server = createServer(serverTls(key), (socket) => void serveOne(socket, find));
+        // A handshake with the wrong key is that peer's problem, not this agent's.
+        server.on('tlsClientError', () => {});
+        server.once('error', (e) => resolve({ ok: false, message: `cannot listen on ${host} port ${port}: ${e.message}` }));
+        server.listen(port, host, () => {
+          server.removeAllListeners('error');
+          server.on('error', () => {});
+          const addr = server.address();
+          resolve({ ok: true, value: new RelayServer(server, typeof addr === 'object' && addr ? addr.port : port) });
+        });
+      });
+    if (bind) return listen(bind);
+    // Every address, IPv6 and IPv4 alike; IPv4 alone on a host without IPv6.
+    return listen('::').then((r) => (r.ok ? r : listen('0.0.0.0')));
+  }
+
+  close(): void {
+    this.server.close();
+  }
+}
+
+async function serveOne(socket: TLSSocket, find: (sha256: string) => Spool | undefined): Promise<void> {
+  socket.setTimeout(60_000, () => socket.destroy());
+  socket.on('error', () => {});
+  const ask = await readAsk(socket);
+  if (!ask) return void socket.destroy();
+  const spool = find(ask.sha256);
+  const answer = (a: RelayAnswer) => socket.write(JSON.stringify(a) + '\n');
+  if (!spool) {
+    answer({ ok: false, message: `this host has no content ${ask.sha256.slice(0, 12)} to relay` });
+    return void socket.end();
+  }
+  answer({ ok: true, size: spool.written });
+  try {
+    for await (const piece of spool.read(ask.from)) {
+      if (socket.destroyed) return;
+      if (!socket.write(piece)) await drainOrClose(socket);
+    }
+    socket.end();
+  } catch {
+    // The content failed here: cut the connection short, the peer falls back to the controller.
+    socket.destroy();
+  }
+}
+
+function drainOrClose(socket: TLSSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done).off('close', done);
+      resolve();
+    };
+    socket.on('drain', done).on('close', done);
+  });
+}
+
+function readAsk(socket: TLSSocket): Promise<RelayAsk | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (d: Buffer) => {
+      text += d.toString('utf8');
+      const nl = text.indexOf('\n');
+      if (nl < 0 && text.length < MAX_ASK_BYTES) return;
+      socket.off('data', onData);
+      socket.pause();
+      try {
+        const a = JSON.parse(text.slice(0, nl)) as RelayAsk;
+        resolve(/^[0-9a-f]{64}$/.test(a.sha256) && Number.isInteger(a.from) && a.from >= 0 ? a : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    };
+    socket.on('data', onData);
+    socket.once('close', () => resolve(undefined));
+  });
+}
+
+/** Addresses other hosts may reach this one at: no loopback, no IPv6 link-local (they need a scope). */
+export function hostAddresses(): RelayEndpoint['addresses'] {
+  const out: RelayEndpoint['addresses'] = [];
+  for (const [iface, list] of Object.entries(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.internal || (a.family === 'IPv6' && /^fe80:/i.test(a.address))) continue;
+      out.push({ address: a.address, family: a.family, cidr: a.cidr ?? `${a.address}/${a.family === 'IPv4' ? 32 : 128}`, iface });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,197 @@
+// Host-to-host relay, on this machine: two or three agents' blob stores in this process, each with
+// its relay open on loopback (real TLS-PSK sockets, real spool files), and the controller's
+// decisions made by the real broker. The controller's channel is played by a function that
+// answers fetches with raw frames, as tests/blob-stream.test.ts does, so each case is exact: a
+// relay that passes content on while it still arrives, a wrong key, a relay that dies part way.
+// On lab hosts over SSH: tests/images.test.ts.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BlobStore } from '../agent/blob-store.js';
+import { RelayBroker, type RelayWarning } from '../controller/relay/broker.js';
+import { pickAddress } from '../controller/relay/pick-address.js';
+import { BLOB_CHUNK_BYTES, RELAY_MIN_BYTES, type AgentFrame, type RelayEndpoint } from '../protocol/agent-protocol.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const work = mkdtempSync(join(tmpdir(), 'berth-relay-'));
+const addr = (address: string, cidr: string, iface = 'eth0') => ({ address, family: 'IPv4' as const, cidr, iface });
+
+test('pickAddress: a subnet the other host is on first; addresses every host has (NAT, engine bridges) never', () => {
+  const nat = addr('10.0.2.15', '10.0.2.15/24', 'eth0');
+  const bridge = addr('172.17.0.1', '172.17.0.1/16', 'docker0');
+  const a = [nat, addr('192.168.56.11', '192.168.56.11/24', 'eth1'), addr('10.8.0.5', '10.8.0.5/24', 'wg0'), bridge];
+  const b = [nat, addr('192.168.56.12', '192.168.56.12/24', 'eth1'), bridge];
+  assert.is(pickAddress(a, b, [a, b]), '192.168.56.11', 'the private network both VMs are on');
+  const c = [nat, addr('10.8.0.9', '10.8.0.9/24', 'wg0')];
+  assert.is(pickAddress(a, c, [a, b, c]), '10.8.0.5', 'the tunnel both are on');
+  assert.is(pickAddress([nat, bridge], b, [[nat, bridge], b]), undefined, 'only shared addresses: no relay from there');
+  // One host alone on its bridge still does not offer it: engine bridges are local whatever their subnet.
+  assert.is(pickAddress([addr('172.20.0.1', '172.20.0.1/16', 'br-0a1b2c3d4e5f'), addr('203.0.113.7', '203.0.113.7/24')], b, [a, b]), '203.0.113.7');
+});
+
+const endpoint = (address: string): RelayEndpoint => ({ port: 4000, addresses: [addr(address, `${address}/24`)] });
+
+test('broker: the first host gets a blob from the controller, the next ones from hosts that have it, two each at most', () => {
+  const b = new RelayBroker();
+  for (const [i, h] of ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].entries()) b.addHost(h, endpoint(`10.1.0.${i + 1}`));
+  const s = 'a'.repeat(64);
+  const big = RELAY_MIN_BYTES * 4;
+  assert.is(b.route('h1', s, big, {}), undefined, 'h1 first: from the controller');
+  const sources = ['h2', 'h3', 'h4', 'h5', 'h6'].map((h) => b.route(h, s, big, {})?.host);
+  assert.equal(sources, ['h1', 'h1', 'h2', 'h2', 'h3'], 'breadth first: from the earliest holder that has passed it on fewer than twice');
+  assert.is(b.relayedBytes, 5 * big);
+  assert.is(b.route('h2', 'b'.repeat(64), RELAY_MIN_BYTES - 1, {}), undefined, 'small content: always the controller');
+  assert.is(b.route('h3', 'b'.repeat(64), RELAY_MIN_BYTES - 1, {}), undefined);
+  const outsider = b.route('h9', s, big, {});
+  assert.is(outsider, undefined, 'a host without a relay of its own gets everything from the controller');
+});
+
+test('broker: a failed relay is reported once and no host is sent there again', () => {
+  const warnings: RelayWarning[] = [];
+  const b = new RelayBroker((w) => warnings.push(w));
+  b.addHost('h1', endpoint('10.1.0.1'));
+  b.addHost('h2', endpoint('10.1.0.2'));
+  b.addHost('h3', endpoint('10.1.0.3'));
+  const s = 'c'.repeat(64);
+  const size = RELAY_MIN_BYTES * 2;
+  b.route('h1', s, size, {});
+  assert.is(b.route('h2', s, size, {})?.host, 'h1');
+  assert.is(b.route('h2', s, size, { from: 1000, relayFailed: 'h1', reason: 'connection refused' }), undefined, 'the rest from the controller');
+  assert.is(b.relayedBytes, 1000, 'what h1 did send');
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0].message, /could not fetch from h1's relay \(connection refused\)/);
+  assert.match(warnings[0].hint, /berth_relay_address/);
+  assert.is(b.route('h3', s, size, {})?.host, 'h2', 'h3 is sent to h2, not to h1, which has room but failed');
+  b.route('h3', s, size, { from: 0, relayFailed: 'h1', reason: 'again' });
+  assert.is(warnings.length, 1, 'reported once');
+});
+
+/**
+ * Agents in this process, each a BlobStore with its own folder and relay, and a controller that
+ * serves `content` through the real broker, `msPerChunk` between raw pieces.
+ */
+async function fleet(names: string[], content: Buffer, opts: { msPerChunk?: number; key?: (host: string) => string } = {}) {
+  const broker = new RelayBroker((w) => warnings.push(w));
+  const warnings: RelayWarning[] = [];
+  const fetches: Array<{ host: string; from: number; relayFailed?: string }> = [];
+  let controllerBytes = 0;
+  const stores = new Map<string, BlobStore>();
+  for (const host of names) {
+    const store: BlobStore = new BlobStore(
+      (f: AgentFrame) => {
+        if (f.t !== 'fetch') return;
+        fetches.push({ host, from: f.from ?? 0, relayFailed: f.relayFailed });
+        const relay = broker.route(host, f.sha256, content.length, f);
+        if (relay) return setImmediate(() => store.onFrame({ t: 'blob', fetch: f.fetch, ok: true, relay, key: opts.key?.(host) ?? broker.key }));
+        void (async () => {
+          for (let at = f.from ?? 0; at < content.length; at += BLOB_CHUNK_BYTES) {
+            await new Promise((r) => setTimeout(r, opts.msPerChunk ?? 0));
+            const piece = content.subarray(at, at + BLOB_CHUNK_BYTES);
+            controllerBytes += piece.length;
+            store.onFrame({ t: 'blob', fetch: f.fetch, ok: true, bytes: piece.length, last: at + BLOB_CHUNK_BYTES >= content.length }, piece);
+          }
+        })();
+      },
+      undefined,
+      join(work, `${host}-${process.pid}-${Math.random().toString(36).slice(2)}`),
+    );
+    const opened = await store.openRelay(broker.key, 0, '127.0.0.1');
+    if (!opened.ok) throw new Error(opened.error.message);
+    // Loopback is what these agents share; the broker would never pick it from interfaces.
+    broker.addHost(host, opened.value, '127.0.0.1');
+    stores.set(host, store);
+  }
+  return { broker, stores, warnings, fetches, controllerBytes: () => controllerBytes };
+}
+
+function collect() {
+  const parts: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      parts.push(chunk);
+      cb();
+    },
+  });
+  return { sink, got: () => Buffer.concat(parts) };
+}
+
+test('three hosts: the controller sends a blob once, the others get it through relays while it still arrives', async () => {
+  const content = randomBytes(12 * BLOB_CHUNK_BYTES + 123);
+  // 20 ms between pieces: h1 is still receiving when h2 and h3 start reading from the relays.
+  const f = await fleet(['h1', 'h2', 'h3'], content, { msPerChunk: 20 });
+  const readers = ['h1', 'h2', 'h3'].map(() => collect());
+  const h1 = pipeline(f.stores.get('h1')!.stream(sha(content)), readers[0].sink);
+  await new Promise((r) => setTimeout(r, 60));
+  const h2 = pipeline(f.stores.get('h2')!.stream(sha(content)), readers[1].sink);
+  await new Promise((r) => setTimeout(r, 30));
+  // h3 keeps its copy in the blob store (get), as a file to copy would be.
+  const h3 = f.stores.get('h3')!.get(sha(content));
+  await Promise.all([h1, h2]);
+  const stored = await h3;
+  assert.ok(readers[0].got().equals(content) && readers[1].got().equals(content), 'streamed whole');
+  assert.ok(stored.ok && readFileSync(stored.path).equals(content), 'stored whole');
+  assert.is(f.controllerBytes(), content.length, 'the controller sent it once');
+  assert.equal(f.fetches.map((x) => x.host), ['h1', 'h2', 'h3'], 'one fetch each, no fallback');
+  assert.is(f.broker.relayedBytes, 2 * content.length);
+  assert.is(f.warnings.length, 0);
+  for (const s of f.stores.values()) s.closeRelay();
+  assert.equal(readdirSync(f.stores.get('h1')!.dir).filter((n) => n.startsWith('relay-')), [], 'spooled content goes with the relay');
+});
+
+test('a relay refusing the key, and a relay that dies part way: the controller sends what is missing, and the content is whole', async () => {
+  const content = randomBytes(8 * BLOB_CHUNK_BYTES);
+  // h2 is handed a wrong key: the TLS handshake fails, h2 falls back to the controller from byte 0.
+  const wrong = await fleet(['h1', 'h2'], content, { key: (h) => (h === 'h2' ? 'f'.repeat(64) : '') });
+  const r1 = collect();
+  const r2 = collect();
+  await pipeline(wrong.stores.get('h1')!.stream(sha(content)), r1.sink);
+  await pipeline(wrong.stores.get('h2')!.stream(sha(content)), r2.sink);
+  assert.ok(r2.got().equals(content));
+  assert.equal(wrong.fetches.slice(1), [{ host: 'h2', from: 0, relayFailed: undefined }, { host: 'h2', from: 0, relayFailed: 'h1' }]);
+  assert.is(wrong.warnings.length, 1);
+  assert.is(wrong.broker.relayedBytes, 0);
+  for (const s of wrong.stores.values()) s.closeRelay();
+
+  // h1's relay closes while h2 reads from it, h1 itself still receiving slowly.
+  const dying = await fleet(['h1', 'h2'], content, { msPerChunk: 40 });
+  const d1 = collect();
+  const d2 = collect();
+  const p1 = pipeline(dying.stores.get('h1')!.stream(sha(content)), d1.sink).catch(() => {});
+  await new Promise((r) => setTimeout(r, 150));
+  const p2 = pipeline(dying.stores.get('h2')!.stream(sha(content)), d2.sink);
+  await new Promise((r) => setTimeout(r, 100));
+  dying.stores.get('h1')!.closeRelay();
+  await p2;
+  await p1;
+  assert.ok(d2.got().equals(content), 'whole, though it came from two places');
+  const resumed = dying.fetches.find((x) => x.host === 'h2' && x.relayFailed === 'h1');
+  assert.ok(resumed && resumed.from > 0 && resumed.from < content.length, `resumed part way, at ${resumed?.from}`);
+  dying.stores.get('h2')!.closeRelay();
+});
+
+test('the relay serves nothing it was not given, and checks what it passes on', async () => {
+  const content = randomBytes(2 * BLOB_CHUNK_BYTES);
+  const tampered = Buffer.from(content);
+  tampered[5] ^= 1;
+  // The controller serves tampered bytes: h1 fails the hash at the end, and so does h2, which read
+  // h1's copy through its relay; neither passes the whole of it on.
+  const f = await fleet(['h1', 'h2'], tampered);
+  const r1 = collect();
+  const r2 = collect();
+  const e1 = await pipeline(f.stores.get('h1')!.stream(sha(content)), r1.sink).then(() => undefined, (e: Error & { code?: string }) => e.code);
+  const e2 = await pipeline(f.stores.get('h2')!.stream(sha(content)), r2.sink).then(() => undefined, (e: Error & { code?: string }) => e.code);
+  assert.is(e1, 'blob.corrupt');
+  assert.is(e2, 'blob.corrupt');
+  assert.ok(r2.got().length < content.length);
+  for (const s of f.stores.values()) s.closeRelay();
+  assert.not.ok(existsSync(join(f.stores.get('h1')!.dir, sha(content))), 'nothing bad kept');
+});
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test.run();
