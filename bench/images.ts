@@ -6,9 +6,9 @@
 // Prints figures; never fails on time. Run: node --import tsx bench/images.ts [runs]
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { inventorySource } from '../controller/inventory/source.js';
 import { resolveInventory } from '../controller/inventory/resolve.js';
 import { applyPlaybook } from '../controller/run/apply.js';
@@ -17,8 +17,11 @@ import { loadForRun, loadInventoryForRun } from '../controller/run/load-for-run.
 import { createSshPool, resolveTarget } from '../controller/ssh/index.js';
 import type { HostTransport } from '../controller/transport.js';
 import { labDown, labUp } from '../providers/lab/lab.js';
+import { throttledUplink } from './lib/uplink.js';
 
 const RUNS = Number(process.argv[2] ?? 3);
+/** Bandwidth of the controller's uplink in the throttled case. */
+const UPLINK_MBIT = Number(process.env.BENCH_UPLINK_MBIT ?? 200);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -32,14 +35,14 @@ const up = await labUp({ name, hosts: 3, stateRoot });
 if (!up.ok) throw new Error(up.error.message);
 const lab = up.value.state;
 
-const sshArgs = (port: number) => ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-i', lab.keyPath, '-p', String(port), 'root@127.0.0.1'];
+const sshArgs = (port: number, knownHosts = lab.knownHostsPath) => ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-i', lab.keyPath, '-p', String(port), 'root@127.0.0.1'];
 const onHost = (port: number, cmd: string) => execFileSync('ssh', [...sshArgs(port), cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
 
 /** One `berth apply` in process (exactly what the CLI runs), counting the bytes written to hosts. */
-async function apply(playbook: string, relay = true): Promise<{ code: number; wallMs: number; bytes: number; events: RunEvent[] }> {
+async function apply(playbook: string, relay = true, inventoryPath = lab.inventoryPath): Promise<{ code: number; wallMs: number; bytes: number; events: RunEvent[] }> {
   const loaded = loadForRun(playbook);
   if (!loaded.ok) throw new Error(loaded.error.map((e) => e.message).join('\n'));
-  const inv = inventorySource(undefined, { playbookPath: loaded.value.path, playbookName: 'bench', override: lab.inventoryPath, where: '-i', loadFile: loadInventoryForRun });
+  const inv = inventorySource(undefined, { playbookPath: loaded.value.path, playbookName: 'bench', override: inventoryPath, where: '-i', loadFile: loadInventoryForRun });
   if (!inv.ok) throw new Error(inv.error.map((e) => e.message).join('\n'));
   const inventory = resolveInventory(inv.value.doc, inv.value.source);
   const pool = createSshPool({});
@@ -77,15 +80,33 @@ function must(r: { code: number; events: RunEvent[] }, what: string) {
   if (r.code !== 0) throw new Error(`${what}: berth exited ${r.code}\n${JSON.stringify(r.events.filter((e) => e.type === 'task-end' && (e as { status?: string }).status === 'failed'))}`);
 }
 
+/** Another way to the hosts: local ports standing for theirs (bench/lib/uplink.ts), and an inventory and known_hosts that say so. */
+interface Via {
+  ports: Map<number, number>;
+  knownHosts: string;
+  inventory: string;
+}
+
+/** The lab's inventory and known_hosts with each host's port replaced by its stand-in. */
+function viaPorts(ports: Map<number, number>): Via {
+  const dirOf = dirname(lab.inventoryPath);
+  const swap = (text: string, before: (p: number) => string, after: (p: number) => string) => [...ports].reduce((t, [from, to]) => t.split(before(from)).join(after(to)), text);
+  const knownHosts = join(dirOf, 'known_hosts.uplink');
+  writeFileSync(knownHosts, swap(readFileSync(lab.knownHostsPath, 'utf8'), (p) => `[127.0.0.1]:${p} `, (p) => `[127.0.0.1]:${p} `));
+  const inventory = join(dirOf, 'inventory.uplink.yml');
+  writeFileSync(inventory, swap(readFileSync(lab.inventoryPath, 'utf8'), (p) => `port: ${p}\n`, (p) => `port: ${p}\n`).replace('known_hosts: known_hosts', 'known_hosts: known_hosts.uplink'));
+  return { ports, knownHosts, inventory };
+}
+
 /** `docker save IMAGE | ssh HOST docker load` to every host in parallel; bytes piped into ssh. */
-function saveLoad(ref: string): Promise<{ wallMs: number; bytes: number }> {
+function saveLoad(ref: string, via?: Via): Promise<{ wallMs: number; bytes: number }> {
   const t0 = performance.now();
   return Promise.all(
     lab.hosts.map(
       (h) =>
         new Promise<number>((resolve, reject) => {
           const save = spawn('docker', ['save', ref], { stdio: ['ignore', 'pipe', 'inherit'] });
-          const load = spawn('ssh', [...sshArgs(h.port), 'docker load -q >/dev/null'], { stdio: ['pipe', 'inherit', 'inherit'] });
+          const load = spawn('ssh', [...sshArgs(via?.ports.get(h.port) ?? h.port, via?.knownHosts), 'docker load -q >/dev/null'], { stdio: ['pipe', 'inherit', 'inherit'] });
           let bytes = 0;
           save.stdout.on('data', (d: Buffer) => (bytes += d.length));
           save.stdout.pipe(load.stdin);
@@ -139,14 +160,24 @@ try {
     rows.push([label, sent[0], h2h, sec(wall[0]), sent[1], sec(wall[1]), sent[2], sec(wall[2]), `${(wall[0] / wall[2]).toFixed(2)}x`, `${(wall[0] / wall[1]).toFixed(2)}x`]);
   };
 
-  const berthShip = async (pb: string, relay = true): Promise<Run> => {
-    const r = await apply(pb, relay);
+  const berthShip = async (pb: string, relay = true, inventory?: string): Promise<Run> => {
+    const r = await apply(pb, relay, inventory);
     must(r, 'ship');
     const content = r.events.find((e): e is Extract<RunEvent, { type: 'content' }> => e.type === 'content');
     return { ...r, hostToHost: content?.hostToHost ?? 0 };
   };
   // 1. The whole image to hosts that have none of it.
   await measure('100 MB image, hosts have nothing', () => berthShip(ship), () => berthShip(ship, false), () => saveLoad(tag), () => removeFromHosts([image, tag]));
+
+  // 1b. The same through an uplink of UPLINK_MBIT shared by all hosts, as from an operator's
+  // machine or a CI runner far from the fleet; the hosts reach each other directly.
+  const uplink = await throttledUplink(lab.hosts.map((h) => h.port), (UPLINK_MBIT * 1e6) / 8);
+  try {
+    const via = viaPorts(uplink.ports);
+    await measure(`the same, controller uplink ${UPLINK_MBIT} Mbit/s`, () => berthShip(ship, true, via.inventory), () => berthShip(ship, false, via.inventory), () => saveLoad(tag, via), () => removeFromHosts([image, tag]));
+  } finally {
+    uplink.close();
+  }
 
   // 2. The next version: the same image plus a 1 MB layer; hosts have the previous version.
   writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY big.bin /big.bin\nCOPY small.bin /small.bin\nCMD ["/bin/busybox", "true"]\n');

@@ -51,7 +51,7 @@ async function serveOne(socket: TLSSocket, find: (sha256: string) => Spool | und
     answer({ ok: false, message: `this host has no content ${ask.sha256.slice(0, 12)} to relay` });
     return void socket.end();
   }
-  answer({ ok: true, size: spool.written });
+  answer({ ok: true });
   try {
     for await (const piece of spool.read(ask.from)) {
       if (socket.destroyed) return;

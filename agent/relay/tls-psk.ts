@@ -20,4 +20,4 @@ export interface RelayAsk {
   sha256: string;
   from: number;
 }
-export type RelayAnswer = { ok: true; size: number } | { ok: false; message: string };
+export type RelayAnswer = { ok: true } | { ok: false; message: string };
