@@ -4,7 +4,7 @@
 // host that cannot be reached or fails drops out; the others go on.
 import pLimit from 'p-limit';
 import type { HostPlan, RequestBody, RunResult, WireError } from '../../protocol/agent-protocol.js';
-import { maskSecrets } from '../../protocol/agent-protocol.js';
+import { maskSecrets, RELAY_MIN_BYTES } from '../../protocol/agent-protocol.js';
 import { fromWire, startAgent, type AgentStart } from '../agent/start-agent.js';
 import { skewWarning } from '../agent/clock-skew.js';
 import { ExitCode, type BerthError, type Result } from '../errors.js';
@@ -27,7 +27,6 @@ import type { LockOwner } from '../../protocol/agent-protocol.js';
 import { acquireRunLocks, warnIfLocked, type LockWarning, type RunLocks } from './locks.js';
 import { openRelays } from '../relay/open-relays.js';
 import type { RelayBroker } from '../relay/broker.js';
-import { RELAY_MIN_BYTES } from '../../protocol/agent-protocol.js';
 
 type Vars = Record<string, unknown>;
 
