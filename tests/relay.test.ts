@@ -69,6 +69,11 @@ test('broker: a failed relay is reported once and no host is sent there again', 
   assert.is(b.route('h3', s, size, {})?.host, 'h2', 'h3 is sent to h2, not to h1, which has room but failed');
   b.route('h3', s, size, { from: 0, relayFailed: 'h1', reason: 'again' });
   assert.is(warnings.length, 1, 'reported once');
+  // A host that left the run (its agent lost) is dropped without anyone having to fail on it first.
+  b.addHost('h4', endpoint('10.1.0.4'));
+  b.addHost('h5', endpoint('10.1.0.5'));
+  b.drop('h2');
+  assert.is(b.route('h4', s, size, {})?.host, 'h3', 'not h1 (failed), not h2 (gone)');
 });
 
 /**

@@ -71,6 +71,11 @@ export class RelayBroker {
     return { ...source, size };
   }
 
+  /** A host that left the run: no host is sent to its relay any more. */
+  drop(host: string): void {
+    this.broken.add(host);
+  }
+
   private pickSource(host: string, sha256: string): Omit<RelaySource, 'size'> | undefined {
     const hs = this.holders.get(sha256);
     if (!hs) return undefined;

@@ -90,6 +90,8 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   const blobs = new BlobRegistry();
   const live = new Map<string, Live>();
   const lost = new Set<string>();
+  /** Set once hosts relay content to each other (below, before the plays). */
+  let relay: RelayBroker | undefined;
   await Promise.all(
     all.map((name) =>
       limit(async () => {
@@ -134,6 +136,8 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   function hostLost(name: string, e: WireError) {
     if (lost.has(name)) return;
     lost.add(name);
+    // Hosts fetching from its relay fall back to the controller; none is sent there any more.
+    relay?.drop(name);
     if (e.code === 'agent.connection-lost') unreachable(name, fromWire(e, name));
     else o.sink({ type: 'host-failed', host: name, error: fromWire(e, name) });
   }
@@ -205,7 +209,6 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   }
 
   // Large content for several hosts: they relay it to each other rather than each wait on the controller.
-  let relay: RelayBroker | undefined;
   if (o.relay !== false && !o.check && !cancelled && blobs.largest >= RELAY_MIN_BYTES) {
     const hosts = all.filter((h) => live.has(h) && !lost.has(h) && !failed.has(h)).map((host) => ({ host, vars: live.get(host)!.host.vars, request: (body: RequestBody) => live.get(host)!.agent.client.request(body).done }));
     relay = await openRelays(hosts, (w) => o.sink({ type: 'warning', ...w }));
