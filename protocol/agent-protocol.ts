@@ -295,6 +295,11 @@ export interface RegistryReport {
   instances: InstanceReport[];
   /** Embedded backend: this host's live registrations, for the controller's fleet view. */
   local: ServiceInstance[];
+  /**
+   * Embedded backend: the fleet view this host holds (pushed by an earlier apply), so that a run
+   * that reaches only some hosts keeps what is known of the others instead of forgetting them.
+   */
+  fleet?: { gatheredAt: string; instances: ServiceInstance[] };
 }
 
 export type RegistryRequest =

@@ -85,6 +85,31 @@ test('syncRegistry: gathers every host, pushes the embedded fleet view to embedd
   assert.equal(out.services.web.map((i) => i.host), ['h1', 'h2']);
 });
 
+test('syncRegistry: a run that reaches some hosts keeps what the freshest view knew of the others, and drops hosts gone from the inventory', async () => {
+  const pushes: Record<string, ServiceInstance[]> = {};
+  const a = inst('h1', 'web-1', '10.0.0.1', 80);
+  const b = inst('h2', 'web-1', '10.0.0.2', 80);
+  const gone = inst('h9', 'web-1', '10.0.0.9', 80);
+  const staleA = inst('h1', 'web-old', '10.0.0.1', 81);
+  const withView = (host: string, local: ServiceInstance[], view: { gatheredAt: string; instances: ServiceInstance[] }): RegistryPeer => ({
+    host,
+    async ask(body) {
+      if (body.method === 'registry.fleet') pushes[host] = body.params.instances;
+      return { ok: true, result: body.method === 'registry.instances' ? { ...report(host, 'embedded', local.map((i) => ({ id: i.id, address: i.address, port: i.port })), local), fleet: view } : { instances: 0 } };
+    },
+  });
+  // --limit h1,h3: h1's own view (older) and h3's (newer) both know h2; the newer one wins.
+  const out = await syncRegistry(
+    [
+      withView('h1', [a], { gatheredAt: '2026-11-01T00:00:00.000Z', instances: [staleA, inst('h2', 'web-0', '10.0.0.2', 79)] }),
+      withView('h3', [], { gatheredAt: '2026-11-02T00:00:00.000Z', instances: [staleA, b, gone] }),
+    ],
+    { inventory: ['h1', 'h2', 'h3'] },
+  );
+  assert.equal(pushes.h1, [a, b], 'h1 as it is now (web-old is gone), h2 as last known, h9 dropped: no longer in the inventory');
+  assert.equal(out.services.web.map((i) => `${i.host}/${i.id}`), ['h1/web-1', 'h2/web-1'], 'templates see the same');
+});
+
 const spec = (over: Partial<AmbassadorSpec> = {}): AmbassadorSpec => ({
   name: 'default',
   listeners: [

@@ -106,6 +106,32 @@ test('the fleet view pushed at apply time lets h1\'s ambassador route to both he
   assert.is(counts['h1-web-1'] + counts['h2-web-1'], 200);
 });
 
+test('the ambassador\'s image follows the host\'s haproxy: unchanged, nothing to do; a changed binary, a new image; restored, the old one', async () => {
+  const book = `name: ambassador\nplays:\n  - hosts: h1\n    tasks:\n      - ambassador: { services: { web: { port: 18080 } }, repo: "{{berth_apt_repo}}" }\n`;
+  const h1 = rl.hosts[0];
+  const image = async () => (await rl.ssh(h1, "docker inspect --format '{{.Config.Image}}' berth-ambassador")).stdout;
+  const ambassadorTask = (r: Awaited<ReturnType<typeof rl.apply>>) => r.ends('h1').find((e) => e.module === 'ambassador')!;
+  const before = await image();
+  assert.match(before, /^berth\/ambassador:[0-9a-f]{16}$/);
+  const again = await rl.apply('ambassador-again', book);
+  assert.is(again.code, 0, again.stderr);
+  assert.is(ambassadorTask(again).status, 'ok', 'nothing to do');
+  try {
+    // The same file, one byte longer (haproxy still runs: ELF ignores trailing bytes).
+    await rl.ssh(h1, 'cp -p /usr/sbin/haproxy /root/haproxy.orig && printf "\\n" >> /usr/sbin/haproxy');
+    const changed = await rl.apply('ambassador-changed', book);
+    assert.is(changed.code, 0, `${changed.stderr}\n${JSON.stringify(changed.ends('h1'))}`);
+    assert.is(ambassadorTask(changed).status, 'changed');
+    assert.is.not(await image(), before, 'a new image from the changed binary');
+  } finally {
+    await rl.ssh(h1, 'cp -p /root/haproxy.orig /usr/sbin/haproxy');
+  }
+  const back = await rl.apply('ambassador-restored', book);
+  assert.is(back.code, 0, back.stderr);
+  assert.is(await image(), before, 'the original binary: the original image');
+  assert.equal(Object.keys(await requestCounts(rl, h1, 'http://127.0.0.1:18080/', 20)).sort(), ['h1-web-1', 'h2-web-1'], 'and it routes as before');
+});
+
 test('a local instance that turns unhealthy leaves the registry and the ambassador at once; it comes back when it recovers', async () => {
   const loop = requestLoop(rl, rl.hosts[0], 'http://127.0.0.1:18080/', 30);
   await sleep(1500);

@@ -4,10 +4,13 @@
 // files, so an upgraded haproxy makes a new image and an unchanged one is never rebuilt.
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { capture } from '../../modules/lib/exec.js';
+import { readJson, writeJson } from '../registry/json-file.js';
+import { berthDir } from '../registry/paths.js';
 import { CONFIG_IN_CONTAINER } from './spec.js';
 
 export const HAPROXY = '/usr/sbin/haproxy';
@@ -38,18 +41,52 @@ export function imageTag(files: string[]): string {
   return `${IMAGE_REPO}:${h.digest('hex').slice(0, 16)}`;
 }
 
-/** The tag when that image exists already; undefined when it must be built (or haproxy is missing). */
-export async function builtImage(docker: Docker): Promise<string | undefined> {
-  const found = await haproxyFiles();
-  if (!found.ok) return undefined;
-  const tag = imageTag(found.files);
-  return (await docker.getImage(tag).inspect().then(() => true, () => false)) ? tag : undefined;
+/**
+ * Where the last tag was worked out from: each file's identity (inode, size, mtime), and the
+ * loader's cache, which decides what `ldd` resolves. While none of them changed, neither did the
+ * tag: a no-op apply then costs a few stats instead of `ldd` and hashing ~18 MB of libraries.
+ * A package upgrade replaces files (new inodes), which reads and hashes them again.
+ */
+const stampsPath = () => join(berthDir(), 'cache', 'ambassador-image.json');
+const LOADER_CACHE = '/etc/ld.so.cache';
+type Stamp = [path: string, ino: number, size: number, mtimeMs: number];
+
+function stampOf(path: string): Stamp | undefined {
+  try {
+    const st = statSync(path);
+    return [path, st.ino, st.size, st.mtimeMs];
+  } catch {
+    return undefined;
+  }
 }
 
-export async function ensureAmbassadorImage(docker: Docker, log: (l: string) => void = () => {}): Promise<ImageResult> {
+/** The image's tag for the haproxy on this host now, with the files it is made of. */
+async function currentImage(): Promise<{ ok: true; tag: string; files: string[] } | { ok: false; message: string }> {
+  const saved = readJson<{ tag: string; files: string[]; stamps: Stamp[] }>(stampsPath());
+  if (saved?.stamps?.every((s) => JSON.stringify(stampOf(s[0])) === JSON.stringify(s))) return { ok: true, tag: saved.tag, files: saved.files };
   const found = await haproxyFiles();
   if (!found.ok) return found;
   const tag = imageTag(found.files);
+  const stamps = [...found.files, LOADER_CACHE].map(stampOf).filter((s): s is Stamp => s !== undefined);
+  try {
+    writeJson(stampsPath(), { tag, files: found.files, stamps });
+  } catch {
+    // Only a shortcut: without it the next plan hashes the files again.
+  }
+  return { ok: true, tag, files: found.files };
+}
+
+/** The tag when that image exists already; undefined when it must be built (or haproxy is missing). */
+export async function builtImage(docker: Docker): Promise<string | undefined> {
+  const found = await currentImage();
+  if (!found.ok) return undefined;
+  return (await docker.getImage(found.tag).inspect().then(() => true, () => false)) ? found.tag : undefined;
+}
+
+export async function ensureAmbassadorImage(docker: Docker, log: (l: string) => void = () => {}): Promise<ImageResult> {
+  const found = await currentImage();
+  if (!found.ok) return found;
+  const tag = found.tag;
   if (await docker.getImage(tag).inspect().then(() => true, () => false)) return { ok: true, tag, built: false };
 
   log(`building ${tag} from ${HAPROXY} and ${found.files.length - 1} libraries`);

@@ -3,7 +3,7 @@
 import type { RegistryReport, RegistryRequest, WireError } from '../../protocol/agent-protocol.js';
 import { agentSha } from '../watcher/self.js';
 import { liveWatcher } from '../watcher/pidfile.js';
-import { localEntries, writeFleetView } from './embedded.js';
+import { localEntries, readFleetView, writeFleetView } from './embedded.js';
 import { readHostConfig } from './host-config.js';
 import { listInstances, listStatuses } from './instance-files.js';
 
@@ -39,5 +39,6 @@ export function report(service?: string): RegistryReport {
     watcher: w ? { pid: w.pid, agentSha256: w.sha, current: w.sha === agentSha() } : null,
     instances,
     local: config.backend.kind === 'embedded' ? localEntries().filter((i) => service === undefined || i.service === service) : [],
+    ...(config.backend.kind === 'embedded' && service === undefined ? { fleet: readFleetView() } : {}),
   };
 }

@@ -155,7 +155,8 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   // the embedded backend learn each other's instances. One request per host, in parallel, on the
   // channels already open; the view is pushed again after the plays (see below).
   const peers = (): RegistryPeer[] => [...live].filter(([h]) => !lost.has(h)).map(([host, l]) => ({ host, ask: (body) => l.agent.client.request(body).done }));
-  const registry = o.planFor ? undefined : await syncRegistry(peers(), { push: !o.check });
+  const inventoryHosts = [...o.inventory.byName.keys()];
+  const registry = o.planFor ? undefined : await syncRegistry(peers(), { push: !o.check, inventory: inventoryHosts });
   const runVars = registry ? { [SERVICES_VAR]: registry.services, ...o.extraVars } : o.extraVars;
 
   // Every host's plan for every play is rendered before the first task runs: a template error
@@ -297,7 +298,7 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   } finally {
     o.signal.removeEventListener('abort', onAbort);
     // Instances this run registered reach the other embedded hosts' view now, not at the next apply.
-    if (registry && !o.check && !cancelled) await syncRegistry(peers(), { push: true });
+    if (registry && !o.check && !cancelled) await syncRegistry(peers(), { push: true, inventory: inventoryHosts });
     await locks?.release();
   }
   await Promise.all([...live.values()].map((l) => closeHost(l)));

@@ -18,7 +18,12 @@ export interface FleetRegistry {
   pushed: string[];
 }
 
-export async function syncRegistry(peers: RegistryPeer[], opts: { push?: boolean; now?: Date } = {}): Promise<FleetRegistry> {
+/**
+ * `inventory`: every host name of the inventory. Hosts outside this run (`--limit`, a play for a
+ * few hosts, a host unreachable now) keep the instances the freshest view held for them; hosts
+ * no longer in the inventory are dropped from it.
+ */
+export async function syncRegistry(peers: RegistryPeer[], opts: { push?: boolean; now?: Date; inventory?: string[] } = {}): Promise<FleetRegistry> {
   const now = opts.now ?? new Date();
   const reports = await Promise.all(
     peers.map(async (p) => {
@@ -31,7 +36,11 @@ export async function syncRegistry(peers: RegistryPeer[], opts: { push?: boolean
   // Only a host with a watcher reads the view (its ambassadors): the others are not written to.
   const embedded = reports.filter((r) => r.report?.backend === 'embedded');
   const readers = new Set(embedded.filter((r) => r.report!.watcher !== null).map((r) => r.host));
-  const instances = embedded.flatMap((r) => r.report!.local);
+  const reported = new Set(embedded.map((r) => r.report!.host));
+  const inInventory = opts.inventory ? new Set(opts.inventory) : undefined;
+  const freshest = embedded.map((r) => r.report!.fleet).filter((v) => v !== undefined).sort((a, b) => b.gatheredAt.localeCompare(a.gatheredAt))[0];
+  const unreached = (freshest?.instances ?? []).filter((i) => !reported.has(i.host) && (!inInventory || inInventory.has(i.host)));
+  const instances = [...embedded.flatMap((r) => r.report!.local), ...unreached];
   const pushed: string[] = [];
   // Check mode only reads: a plan changes nothing on any host, the fleet view included.
   await Promise.all(
@@ -42,5 +51,9 @@ export async function syncRegistry(peers: RegistryPeer[], opts: { push?: boolean
         if (r.ok) pushed.push(p.host);
       }),
   );
-  return { reports, services: fleetServices(ok), pushed: pushed.sort() };
+  // Templates see the same: the hosts of this run as they are now, the others as last known.
+  const services = fleetServices(ok);
+  for (const i of unreached) (services[i.service] ??= []).push(i);
+  for (const list of Object.values(services)) list.sort((a, b) => a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
+  return { reports, services, pushed: pushed.sort() };
 }
