@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PROTOCOL_VERSION, READY_MARKER, type ControllerFrame, type RequestBody } from '../protocol/agent-protocol.js';
 import { BlobStore } from './blob-store.js';
 import { redirectConsoleToStderr, stdioChannel } from './channel.js';
+import { docker } from './docker-client.js';
 import { gatherFacts } from './facts.js';
 import { runPlan } from './runner.js';
 import { runWatcherIfAsked } from './watcher/entry.js';
@@ -23,6 +24,9 @@ const selfSha = createHash('sha256').update(readFileSync(fileURLToPath(import.me
 // Frames may arrive while facts are gathered: requests wait for the hello, never get lost.
 const ready = gatherFacts().then((facts) => {
   channel.send({ t: 'hello', protocol: PROTOCOL_VERSION, agentSha256: selfSha, pid: process.pid, facts, clockMs: Date.now(), upMs: Math.round(performance.now()) });
+  // The Docker client takes ~50-100 ms to load; on a host with a running engine, load it while
+  // the controller renders plans, rather than in the first task that needs it.
+  if (facts.runtime.running) setTimeout(() => docker().catch(() => {}), 0);
   return facts;
 });
 

@@ -31,7 +31,7 @@ const results = await Promise.all([
     target: 'node18',
     minify: true,
     legalComments: 'none',
-    alias: { ssh2: './scripts/stubs/no-ssh.cjs' },
+    alias: { ssh2: './scripts/stubs/no-ssh.cjs', '@grpc/grpc-js': './scripts/stubs/no-grpc.cjs', '@grpc/proto-loader': './scripts/stubs/no-grpc.cjs' },
     // The agent runs on hosts that have none of berth's node_modules: bundle everything it uses.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   }),
