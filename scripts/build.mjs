@@ -8,6 +8,14 @@ import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 
+/** dockerode's `require('./session')` resolves to a stand-in (scripts/stubs/no-buildkit-session.cjs says why). */
+const noBuildkitSession = {
+  name: 'no-buildkit-session',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/session$/ }, (args) => (/[\\/]dockerode[\\/]lib$/.test(args.resolveDir) ? { path: join(root, 'scripts/stubs/no-buildkit-session.cjs') } : undefined));
+  },
+};
+
 const common = { absWorkingDir: root, bundle: true, format: 'esm', platform: 'node', logLevel: 'warning', write: false };
 const results = await Promise.all([
   build({
@@ -31,7 +39,8 @@ const results = await Promise.all([
     target: 'node18',
     minify: true,
     legalComments: 'none',
-    alias: { ssh2: './scripts/stubs/no-ssh.cjs', '@grpc/grpc-js': './scripts/stubs/no-grpc.cjs', '@grpc/proto-loader': './scripts/stubs/no-grpc.cjs' },
+    alias: { ssh2: './scripts/stubs/no-ssh.cjs' },
+    plugins: [noBuildkitSession],
     // The agent runs on hosts that have none of berth's node_modules: bundle everything it uses.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   }),
