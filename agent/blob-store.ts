@@ -38,6 +38,8 @@ export class BlobStore {
   private next = 1;
   private readonly inflight = new Map<number, (f: BlobFrame, payload?: Buffer) => void>();
   private readonly bySha = new Map<string, Promise<BlobResult>>();
+  /** The controller is gone: nothing more will come from it. */
+  private aborted = false;
   /** Open once the controller asked (`relay.open`): what this host receives, peers may read. */
   private relay: { server: RelayServer; spools: Map<string, Spool>; dir: string } | undefined;
 
@@ -106,6 +108,8 @@ export class BlobStore {
    * removes their partial temp files.
    */
   abortAll(): void {
+    // Fetches that start later (a relay that fails and falls back to the controller) fail at once.
+    this.aborted = true;
     for (const id of [...this.inflight.keys()]) {
       this.inflight.get(id)?.({ t: 'blob', fetch: id, ok: false, error: { code: 'blob.aborted', message: 'the controller went away before the content arrived' } });
     }
@@ -229,6 +233,7 @@ export class BlobStore {
     const channel: Flow = this.flow ?? { pause: () => {}, resume: () => {} };
 
     const fromController = (resume?: { from: number; relayFailed: string; reason: string }) => {
+      if (this.aborted) return finish({ code: 'blob.aborted', message: 'the controller went away before the content arrived' });
       const id = this.next++;
       this.inflight.set(id, (f, payload) => {
         if (!f.ok) {

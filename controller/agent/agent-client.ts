@@ -135,7 +135,8 @@ export class AgentClient {
     const { fetch, sha256 } = f;
     const whole = this.blobs?.get(sha256);
     const from = f.from ?? 0;
-    if (!whole || !Number.isInteger(from) || from < 0 || from >= whole.length) {
+    // A resumed fetch starts inside the content (empty content is only ever fetched from 0).
+    if (!whole || !Number.isInteger(from) || from < 0 || (from > 0 && from >= whole.length)) {
       const message = whole ? `cannot resume ${sha256.slice(0, 12)} at byte ${from}` : `the controller has no content ${sha256.slice(0, 12)}`;
       this.channel.write(encodeFrame({ t: 'blob', fetch, ok: false, error: { code: 'blob.unknown', message } }));
       return;
