@@ -76,6 +76,9 @@ test('broker: a failed relay is reported once and no host is sent there again', 
   assert.is(b.route('h4', s, size, {})?.host, 'h3', 'not h1 (failed), not h2 (gone)');
 });
 
+/** Closed at the end whatever happened: a test that fails part way must not leave relays listening. */
+const everyStore: BlobStore[] = [];
+
 /**
  * Agents in this process, each a BlobStore with its own folder and relay, and a controller that
  * serves `content` through the real broker, `msPerChunk` between raw pieces.
@@ -110,6 +113,7 @@ async function fleet(names: string[], content: Buffer, opts: { msPerChunk?: numb
     // Loopback is what these agents share; the broker would never pick it from interfaces.
     broker.addHost(host, opened.value, '127.0.0.1');
     stores.set(host, store);
+    everyStore.push(store);
   }
   return { broker, stores, warnings, fetches, controllerBytes: () => controllerBytes };
 }
@@ -179,6 +183,22 @@ test('a relay refusing the key, and a relay that dies part way: the controller s
   dying.stores.get('h2')!.closeRelay();
 });
 
+test('the controller gone mid-transfer: a host reading from a relay fails at once instead of waiting for content that cannot come', async () => {
+  const content = randomBytes(10 * BLOB_CHUNK_BYTES);
+  const f = await fleet(['h1', 'h2'], content, { msPerChunk: 50 });
+  const p1 = pipeline(f.stores.get('h1')!.stream(sha(content)), collect().sink).then(() => 'done', (e: Error & { code?: string }) => e.code);
+  await new Promise((r) => setTimeout(r, 120));
+  const p2 = pipeline(f.stores.get('h2')!.stream(sha(content)), collect().sink).then(() => 'done', (e: Error & { code?: string }) => e.code);
+  await new Promise((r) => setTimeout(r, 60));
+  // Both channels close (the controller was killed): h1's own transfer fails, so does its relay's
+  // stream to h2, whose fall-back to the controller must not wait on a channel that is gone.
+  f.stores.get('h2')!.abortAll();
+  f.stores.get('h1')!.abortAll();
+  // (This test's controller would still answer a fetch: h2 getting 'done' would mean it asked.)
+  assert.equal(await Promise.all([p1, p2]), ['blob.aborted', 'blob.aborted']);
+  for (const s of f.stores.values()) s.closeRelay();
+});
+
 test('the relay serves nothing it was not given, and checks what it passes on', async () => {
   const content = randomBytes(2 * BLOB_CHUNK_BYTES);
   const tampered = Buffer.from(content);
@@ -197,6 +217,9 @@ test('the relay serves nothing it was not given, and checks what it passes on', 
   assert.not.ok(existsSync(join(f.stores.get('h1')!.dir, sha(content))), 'nothing bad kept');
 });
 
-test.after(() => rmSync(work, { recursive: true, force: true }));
+test.after(() => {
+  for (const s of everyStore) s.closeRelay();
+  rmSync(work, { recursive: true, force: true });
+});
 
 test.run();
