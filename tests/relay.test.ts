@@ -74,6 +74,16 @@ test('broker: a failed relay is reported once and no host is sent there again', 
   b.addHost('h5', endpoint('10.1.0.5'));
   b.drop('h2');
   assert.is(b.route('h4', s, size, {})?.host, 'h3', 'not h1 (failed), not h2 (gone)');
+  // h1 failed part way (1000 bytes came): reachable. h3's and h4's relays send nothing at all:
+  // two relays unreachable, so relaying stops for the run.
+  b.route('h4', s, size, { from: 0, relayFailed: 'h3', reason: 'no answer within 3 s' });
+  assert.equal(warnings.map((w) => w.code), ['relay.failed', 'relay.failed'], 'one unreachable relay is not enough');
+  assert.is(b.route('h5', s, size, {})?.host, 'h4');
+  b.route('h5', s, size, { from: 0, relayFailed: 'h4', reason: 'connection refused' });
+  assert.equal(warnings.map((w) => w.code), ['relay.failed', 'relay.failed', 'relay.failed', 'relay.off']);
+  assert.match(warnings[3].message, /2 relays could not be reached at all; the controller sends all content/);
+  b.addHost('h6', endpoint('10.1.0.6'));
+  assert.is(b.route('h6', s, size, {}), undefined, 'h5 has it and room to pass it on, but relaying is off');
 });
 
 /** Closed at the end whatever happened: a test that fails part way must not leave relays listening. */

@@ -10,6 +10,9 @@ import { pickAddress } from './pick-address.js';
 /** Hosts each host sends a blob to. Two: a binary tree, so depth grows with log2 of the fleet. */
 export const FANOUT = 2;
 
+/** Relays that sent nothing before the run stops relaying. */
+const UNREACHABLE_LIMIT = 2;
+
 export interface RelayWarning {
   host: string;
   code: string;
@@ -24,6 +27,9 @@ export class RelayBroker {
   /** sha256 -> host that has it or is receiving it -> hosts it was asked to pass it to. */
   private readonly holders = new Map<string, Map<string, number>>();
   private readonly broken = new Set<string>();
+  /** Relays (distinct hosts) that failed before sending a byte: hosts that cannot reach each other at all. */
+  private unreachable = 0;
+  private off = false;
   /** Bytes hosts sent each other instead of the controller (what it sent is BlobRegistry.served). */
   relayedBytes = 0;
   fallbacks = 0;
@@ -51,6 +57,7 @@ export class RelayBroker {
       this.relayedBytes -= size - from;
       if (!this.broken.has(fetch.relayFailed)) {
         this.broken.add(fetch.relayFailed);
+        if (from === 0) this.unreachable += 1;
         this.onWarning({
           host,
           code: 'relay.failed',
@@ -58,9 +65,15 @@ export class RelayBroker {
           hint: `set berth_relay_address for ${fetch.relayFailed} to an address the other hosts reach, allow its relay port (berth_relay_port), or run with --no-relay`,
         });
       }
+      // Two relays that sent nothing at all: the hosts most likely cannot reach each other (a
+      // firewall, separate networks). Every further host would wait out a connect timeout first.
+      if (this.unreachable >= UNREACHABLE_LIMIT && !this.off) {
+        this.off = true;
+        this.onWarning({ host, code: 'relay.off', message: `${UNREACHABLE_LIMIT} relays could not be reached at all; the controller sends all content for the rest of this run`, hint: 'let the hosts reach each other on their relay port (berth_relay_port), or run with --no-relay' });
+      }
       return undefined;
     }
-    const source = size >= RELAY_MIN_BYTES && this.endpoints.has(host) ? this.pickSource(host, sha256) : undefined;
+    const source = size >= RELAY_MIN_BYTES && this.endpoints.has(host) && !this.off ? this.pickSource(host, sha256) : undefined;
     if (this.endpoints.has(host) && !this.broken.has(host)) {
       let hs = this.holders.get(sha256);
       if (!hs) this.holders.set(sha256, (hs = new Map()));
