@@ -9,6 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { acquireHostLock, hostLockStatus, processStart, releaseHostLock, renewHostLock } from '../agent/lock/host-lock.js';
 import type { LockOwner } from '../protocol/agent-protocol.js';
+import { lockOwner } from '../controller/run/locks.js';
+import { runOrigin } from '../controller/run/origin.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'berth-lock-file-'));
@@ -117,6 +119,14 @@ setInterval(() => {}, 1000);`,
   } finally {
     for (const r of racers) r.c.kill();
   }
+});
+
+test('a run\'s deploy locks carry the run id its releases record, so `berth lock status` and `berth releases` name the same run', () => {
+  const owner = lockOwner('apply', { playbook: 'demo' });
+  const origin = runOrigin(join(root, 'playbooks/demo.yml'));
+  assert.match(owner.runId, /^[0-9a-f-]{36}$/);
+  assert.is(owner.runId, origin.runId);
+  assert.is(lockOwner('run').runId, owner.runId, 'one controller process, one run');
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

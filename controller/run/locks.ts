@@ -10,7 +10,7 @@
 // promote and rollback (controller/run/apply.ts) do; `berth run` takes each host's lock on its own
 // (services/fleet-requests.ts: a locked host is refused, the others run the job).
 // Check mode changes nothing and calls warnIfLocked.
-import { randomUUID } from 'node:crypto';
+import { currentRunId } from './origin.js';
 import os from 'node:os';
 import type { DeployLock, LockAnswer, LockOwner, LockRequest, WireError } from '../../protocol/agent-protocol.js';
 import type { AgentClient } from '../agent/agent-client.js';
@@ -43,7 +43,7 @@ export function lockOwner(command: string, opts: { reason?: string; playbook?: s
   } catch {
     // No passwd entry (a container's uid): keep $USER.
   }
-  return { holder: `${user}@${os.hostname()}`, pid: process.pid, runId: randomUUID(), command, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.playbook ? { playbook: opts.playbook } : {}) };
+  return { holder: `${user}@${os.hostname()}`, pid: process.pid, runId: currentRunId(), command, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.playbook ? { playbook: opts.playbook } : {}) };
 }
 
 export interface LockTarget {

@@ -8,8 +8,11 @@ import { dirname } from 'node:path';
 import type { ReleaseOrigin } from '../../modules/service-spec.js';
 
 const cache = new Map<string, ReleaseOrigin>();
-// One id per controller process: a process is one run.
+// One id per controller process: a process is one run. Its deploy locks carry the same id
+// (locks.ts), so a lock and the releases its run recorded name the same run.
 const runId = randomUUID();
+
+export const currentRunId = (): string => runId;
 
 /** The run's origin: `user@machine`, the git commit of the playbook (+dirty), else its content hash. */
 export function runOrigin(playbookPath: string): ReleaseOrigin {
