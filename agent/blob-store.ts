@@ -41,7 +41,7 @@ export class BlobStore {
   /** The controller is gone: nothing more will come from it. */
   private aborted = false;
   /** Open once the controller asked (`relay.open`): what this host receives, peers may read. */
-  private relay: { server: RelayServer; spools: Map<string, Spool>; dir: string } | undefined;
+  private relay: { server: RelayServer; spools: Map<string, Spool>; dir: string; key: Buffer } | undefined;
 
   /** `flow`: pauses the channel's input while a streamed blob's reader lags behind. */
   constructor(
@@ -86,7 +86,7 @@ export class BlobStore {
     const drained = () => drains.splice(0).forEach((cb) => cb());
     // A reader that went away (a failed load) must never leave a source paused.
     out.on('drain', drained).on('close', drained);
-    const spool = this.spoolFor(sha256, () => (this.relay ? join(this.relay.dir, sha256) : undefined));
+    const spool = this.relay && this.spoolFor(sha256, join(this.relay.dir, sha256));
     this.receive(sha256, spool, {
       // Pieces for a reader that is gone are dropped; the rest still has to be read off the channel.
       write: (bytes) => out.destroyed || out.write(bytes),
@@ -120,12 +120,13 @@ export class BlobStore {
     if (!this.relay) {
       if (!/^[0-9a-f]{64}$/.test(key)) return { ok: false, error: { code: 'relay.bad-key', message: 'the relay key is not 32 bytes of hex' } };
       const spools = new Map<string, Spool>();
-      const server = await RelayServer.open(Buffer.from(key, 'hex'), port, bind, (sha) => spools.get(sha));
+      const runKey = Buffer.from(key, 'hex');
+      const server = await RelayServer.open(runKey, port, bind, (sha) => spools.get(sha));
       if (!server.ok) return { ok: false, error: { code: 'relay.listen', message: server.message } };
       this.removeStaleSpools();
       const dir = join(this.dir, `relay-${process.pid}`);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      this.relay = { server: server.value, spools, dir };
+      this.relay = { server: server.value, spools, dir, key: runKey };
     }
     return { ok: true, value: { port: this.relay.server.port, addresses: hostAddresses() } };
   }
@@ -157,14 +158,12 @@ export class BlobStore {
     }
   }
 
-  /** A spool at `path()` for content this host starts to receive, shared with peers when the relay is open. */
-  private spoolFor(sha256: string, path: () => string | undefined): Spool | undefined {
+  /** A spool at `path` for content this host starts to receive, shared with peers: only with the relay open. */
+  private spoolFor(sha256: string, path: string): Spool | undefined {
     // The same content asked twice at once (two images sharing a layer): the first one is shared.
-    if (this.relay?.spools.has(sha256)) return undefined;
-    const p = path();
-    if (!p) return undefined;
-    const spool = new Spool(p);
-    this.relay?.spools.set(sha256, spool);
+    if (!this.relay || this.relay.spools.has(sha256)) return undefined;
+    const spool = new Spool(path);
+    this.relay.spools.set(sha256, spool);
     return spool;
   }
 
@@ -172,7 +171,7 @@ export class BlobStore {
     mkdirSync(this.dir, { recursive: true });
     const tmp = `${path}.${process.pid}.${this.next}.tmp`;
     // The temporary file is the spool: peers read it while it fills, and after the rename.
-    const shared = this.spoolFor(sha256, () => tmp);
+    const shared = this.spoolFor(sha256, tmp);
     const spool = shared ?? new Spool(tmp);
     return new Promise((resolve) => {
       this.receive(sha256, spool, {
@@ -242,7 +241,9 @@ export class BlobStore {
         }
         if ('relay' in f) {
           this.inflight.delete(id);
-          return fromPeer(f.relay, f.key);
+          // Only a host whose relay is open is sent to another's; without the key, ask again directly.
+          if (!this.relay) return fromController({ from: got, relayFailed: f.relay.host, reason: 'this host has no relay key' });
+          return fromPeer(f.relay, this.relay.key);
         }
         const bytes = 'data' in f ? Buffer.from(f.data, 'base64') : payload;
         if (f.last) this.inflight.delete(id);
@@ -253,14 +254,14 @@ export class BlobStore {
       this.send({ t: 'fetch', fetch: id, sha256, ...(resume ?? {}) });
     };
 
-    const fromPeer = (source: RelaySource, key: string) => {
+    const fromPeer = (source: RelaySource, key: Buffer) => {
       const fallback = (reason: string) => {
         if (finished) return;
         // A source paused for a slow reader is gone: the reader's drain resumes nothing now.
         pausedSource = undefined;
         fromController({ from: got, relayFailed: source.host, reason });
       };
-      const peer = fetchFromPeer(source, Buffer.from(key, 'hex'), { sha256, from: got }, {
+      const peer = fetchFromPeer(source, key, { sha256, from: got }, {
         data: (bytes) => {
           if (finished) return;
           if (got + bytes.length > source.size) {

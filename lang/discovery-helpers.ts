@@ -20,9 +20,11 @@ interface Options {
   loc?: { start: { line: number; column: number } };
 }
 
-/** The map templates read, from each host's report: its registered, healthy instances. */
-export function fleetServices(reports: RegistryReport[]): Record<string, ServiceInstance[]> {
+/** The map templates read, from each host's report: its registered, healthy instances (plus `lastKnown`). */
+export function fleetServices(reports: RegistryReport[], lastKnown: ServiceInstance[] = []): Record<string, ServiceInstance[]> {
   const out: Record<string, ServiceInstance[]> = {};
+  // Instances of hosts the run did not reach, as the freshest fleet view had them (registry-sync.ts).
+  for (const i of lastKnown) (out[i.service] ??= []).push(i);
   for (const r of reports) {
     for (const i of r.instances) {
       if (!i.registered || i.health !== 'healthy' || !i.address || i.port === undefined) continue;

@@ -384,8 +384,12 @@ export type ControllerFrame =
    */
   | { t: 'blob'; fetch: number; ok: true; bytes: number; last: boolean }
   | { t: 'blob'; fetch: number; ok: false; error: WireError }
-  /** Fetch this content from another host's relay instead (RelayRequest); the agent checks it as ever. */
-  | { t: 'blob'; fetch: number; ok: true; relay: RelaySource; key: string }
+  /**
+   * Fetch this content from another host's relay instead (RelayRequest), with the run's key this
+   * agent's own `relay.open` brought (only hosts with a relay open are sent elsewhere); the agent
+   * checks it as ever.
+   */
+  | { t: 'blob'; fetch: number; ok: true; relay: RelaySource }
   /** The controller is done; the agent exits. */
   | { t: 'bye' };
 

@@ -14,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BlobStore } from '../agent/blob-store.js';
 import { RelayBroker, type RelayWarning } from '../controller/relay/broker.js';
+import { openRelays } from '../controller/relay/open-relays.js';
 import { pickAddress } from '../controller/relay/pick-address.js';
 import { BLOB_CHUNK_BYTES, RELAY_MIN_BYTES, type AgentFrame, type RelayEndpoint } from '../protocol/agent-protocol.js';
 
@@ -93,7 +94,7 @@ const everyStore: BlobStore[] = [];
  * Agents in this process, each a BlobStore with its own folder and relay, and a controller that
  * serves `content` through the real broker, `msPerChunk` between raw pieces.
  */
-async function fleet(names: string[], content: Buffer, opts: { msPerChunk?: number; key?: (host: string) => string } = {}) {
+async function fleet(names: string[], content: Buffer, opts: { msPerChunk?: number; key?: (host: string) => string | undefined } = {}) {
   const broker = new RelayBroker((w) => warnings.push(w));
   const warnings: RelayWarning[] = [];
   const fetches: Array<{ host: string; from: number; relayFailed?: string }> = [];
@@ -105,7 +106,7 @@ async function fleet(names: string[], content: Buffer, opts: { msPerChunk?: numb
         if (f.t !== 'fetch') return;
         fetches.push({ host, from: f.from ?? 0, relayFailed: f.relayFailed });
         const relay = broker.route(host, f.sha256, content.length, f);
-        if (relay) return setImmediate(() => store.onFrame({ t: 'blob', fetch: f.fetch, ok: true, relay, key: opts.key?.(host) ?? broker.key }));
+        if (relay) return setImmediate(() => store.onFrame({ t: 'blob', fetch: f.fetch, ok: true, relay }));
         void (async () => {
           for (let at = f.from ?? 0; at < content.length; at += BLOB_CHUNK_BYTES) {
             await new Promise((r) => setTimeout(r, opts.msPerChunk ?? 0));
@@ -118,7 +119,7 @@ async function fleet(names: string[], content: Buffer, opts: { msPerChunk?: numb
       undefined,
       join(work, `${host}-${process.pid}-${Math.random().toString(36).slice(2)}`),
     );
-    const opened = await store.openRelay(broker.key, 0, '127.0.0.1');
+    const opened = await store.openRelay(opts.key?.(host) ?? broker.key, 0, '127.0.0.1');
     if (!opened.ok) throw new Error(opened.error.message);
     // Loopback is what these agents share; the broker would never pick it from interfaces.
     broker.addHost(host, opened.value, '127.0.0.1');
@@ -128,11 +129,17 @@ async function fleet(names: string[], content: Buffer, opts: { msPerChunk?: numb
   return { broker, stores, warnings, fetches, controllerBytes: () => controllerBytes };
 }
 
-function collect() {
+/** What a reader got, and in what order things happened (`log` is shared between readers). */
+function collect(name = '', log: string[] = []) {
   const parts: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
+      if (parts.length === 0) log.push(`${name} first bytes`);
       parts.push(chunk);
+      cb();
+    },
+    final(cb) {
+      log.push(`${name} end`);
       cb();
     },
   });
@@ -143,7 +150,8 @@ test('three hosts: the controller sends a blob once, the others get it through r
   const content = randomBytes(12 * BLOB_CHUNK_BYTES + 123);
   // 20 ms between pieces: h1 is still receiving when h2 and h3 start reading from the relays.
   const f = await fleet(['h1', 'h2', 'h3'], content, { msPerChunk: 20 });
-  const readers = ['h1', 'h2', 'h3'].map(() => collect());
+  const order: string[] = [];
+  const readers = ['h1', 'h2', 'h3'].map((h) => collect(h, order));
   const h1 = pipeline(f.stores.get('h1')!.stream(sha(content)), readers[0].sink);
   await new Promise((r) => setTimeout(r, 60));
   const h2 = pipeline(f.stores.get('h2')!.stream(sha(content)), readers[1].sink);
@@ -155,6 +163,7 @@ test('three hosts: the controller sends a blob once, the others get it through r
   assert.ok(readers[0].got().equals(content) && readers[1].got().equals(content), 'streamed whole');
   assert.ok(stored.ok && readFileSync(stored.path).equals(content), 'stored whole');
   assert.is(f.controllerBytes(), content.length, 'the controller sent it once');
+  assert.ok(order.indexOf('h2 first bytes') < order.indexOf('h1 end'), `h2 read from h1's relay before h1 had it all: ${order.join(', ')}`);
   assert.equal(f.fetches.map((x) => x.host), ['h1', 'h2', 'h3'], 'one fetch each, no fallback');
   assert.is(f.broker.relayedBytes, 2 * content.length);
   assert.is(f.warnings.length, 0);
@@ -164,8 +173,9 @@ test('three hosts: the controller sends a blob once, the others get it through r
 
 test('a relay refusing the key, and a relay that dies part way: the controller sends what is missing, and the content is whole', async () => {
   const content = randomBytes(8 * BLOB_CHUNK_BYTES);
-  // h2 is handed a wrong key: the TLS handshake fails, h2 falls back to the controller from byte 0.
-  const wrong = await fleet(['h1', 'h2'], content, { key: (h) => (h === 'h2' ? 'f'.repeat(64) : '') });
+  // h2's relay was opened with another key (another run's): its handshake with h1 fails, and h2
+  // falls back to the controller from byte 0.
+  const wrong = await fleet(['h1', 'h2'], content, { key: (h) => (h === 'h2' ? 'f'.repeat(64) : undefined) });
   const r1 = collect();
   const r2 = collect();
   await pipeline(wrong.stores.get('h1')!.stream(sha(content)), r1.sink);
@@ -225,6 +235,28 @@ test('the relay serves nothing it was not given, and checks what it passes on', 
   assert.ok(r2.got().length < content.length);
   for (const s of f.stores.values()) s.closeRelay();
   assert.not.ok(existsSync(join(f.stores.get('h1')!.dir, sha(content))), 'nothing bad kept');
+});
+
+test('openRelays: a berth_relay_port that is no port is warned about, and that relay takes any free port', async () => {
+  const stores = [1, 2].map((i) => new BlobStore(() => {}, undefined, join(work, `ports-${process.pid}-${i}`)));
+  everyStore.push(...stores);
+  const warnings: RelayWarning[] = [];
+  const broker = await openRelays(
+    stores.map((store, i) => ({
+      host: `h${i + 1}`,
+      vars: i === 0 ? { berth_relay_port: 'http' } : {},
+      // The agent's own handling of relay.open, bound to loopback here.
+      request: async (body) => {
+        if (body.method !== 'relay.open') return { ok: false as const, error: { code: 'test', message: `unexpected ${body.method}` } };
+        const r = await store.openRelay(body.params.key, body.params.port, '127.0.0.1');
+        return r.ok ? { ok: true as const, result: r.value } : r;
+      },
+    })),
+    (w) => warnings.push(w),
+  );
+  assert.ok(broker, 'both relays opened');
+  assert.equal(warnings.map((w) => [w.host, w.code]), [['h1', 'relay.bad-port']]);
+  assert.match(warnings[0].message, /berth_relay_port is "http", not a port/);
 });
 
 test.after(() => {

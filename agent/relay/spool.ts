@@ -17,17 +17,8 @@ export class Spool {
   /** One descriptor for writes and positional reads: the file may be renamed or unlinked meanwhile. */
   private readonly fd: number;
 
-  constructor(path: string, existingSize?: number) {
-    if (existingSize === undefined) this.fd = openSync(path, 'w+', 0o600);
-    else {
-      this.fd = openSync(path, 'r');
-      this.written = existingSize;
-      this.state = 'done';
-    }
-  }
-
-  get done(): boolean {
-    return this.state === 'done';
+  constructor(path: string) {
+    this.fd = openSync(path, 'w+', 0o600);
   }
 
   /** False when the bytes could not be kept (a full disk): the spool fails, the host's own transfer goes on. */

@@ -143,7 +143,7 @@ export class AgentClient {
     }
     const relay = this.relay && this.relay.broker.route(this.relay.host, sha256, whole.length, f);
     if (relay) {
-      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, relay, key: this.relay!.broker.key }));
+      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, relay }));
       return;
     }
     const data = whole.subarray(from);

@@ -8,7 +8,7 @@ import { RELAY_MIN_BYTES, type RelayEndpoint, type RelaySource } from '../../pro
 import { pickAddress } from './pick-address.js';
 
 /** Hosts each host sends a blob to. Two: a binary tree, so depth grows with log2 of the fleet. */
-export const FANOUT = 2;
+const FANOUT = 2;
 
 /** Relays that sent nothing before the run stops relaying. */
 const UNREACHABLE_LIMIT = 2;
@@ -32,7 +32,6 @@ export class RelayBroker {
   private off = false;
   /** Bytes hosts sent each other instead of the controller (what it sent is BlobRegistry.served). */
   relayedBytes = 0;
-  fallbacks = 0;
 
   constructor(private readonly onWarning: (w: RelayWarning) => void = () => {}) {}
 
@@ -53,7 +52,6 @@ export class RelayBroker {
   route(host: string, sha256: string, size: number, fetch: { from?: number; relayFailed?: string; reason?: string }): RelaySource | undefined {
     const from = fetch.from ?? 0;
     if (fetch.relayFailed) {
-      this.fallbacks += 1;
       this.relayedBytes -= size - from;
       if (!this.broken.has(fetch.relayFailed)) {
         this.broken.add(fetch.relayFailed);

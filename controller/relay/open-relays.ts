@@ -18,9 +18,13 @@ export async function openRelays(hosts: RelayHost[], onWarning: (w: RelayWarning
   const broker = new RelayBroker(onWarning);
   await Promise.all(
     taking.map(async (h) => {
-      const port = Number(h.vars.berth_relay_port ?? 0);
+      const asked = Number(h.vars.berth_relay_port ?? 0);
+      const port = Number.isInteger(asked) && asked >= 0 && asked <= 65535 ? asked : 0;
+      if (port !== asked) {
+        onWarning({ host: h.host, code: 'relay.bad-port', message: `berth_relay_port is ${JSON.stringify(h.vars.berth_relay_port)}, not a port; this host's relay takes any free port`, hint: 'set berth_relay_port to a number from 1 to 65535 (or leave it out)' });
+      }
       const bind = typeof h.vars.berth_relay_bind === 'string' ? h.vars.berth_relay_bind : undefined;
-      const r = await h.request({ method: 'relay.open', params: { key: broker.key, port: Number.isInteger(port) ? port : 0, ...(bind ? { bind } : {}) } });
+      const r = await h.request({ method: 'relay.open', params: { key: broker.key, port, ...(bind ? { bind } : {}) } });
       if (!r.ok) {
         onWarning({ host: h.host, code: 'relay.listen', message: `its relay did not open (${r.error.message}); it gets content from the controller`, hint: 'set berth_relay_port to a free port, or berth_relay: false for this host' });
         return;

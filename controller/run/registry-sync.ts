@@ -52,8 +52,5 @@ export async function syncRegistry(peers: RegistryPeer[], opts: { push?: boolean
       }),
   );
   // Templates see the same: the hosts of this run as they are now, the others as last known.
-  const services = fleetServices(ok);
-  for (const i of unreached) (services[i.service] ??= []).push(i);
-  for (const list of Object.values(services)) list.sort((a, b) => a.host.localeCompare(b.host) || a.id.localeCompare(b.id));
-  return { reports, services, pushed: pushed.sort() };
+  return { reports, services: fleetServices(ok, unreached), pushed: pushed.sort() };
 }
