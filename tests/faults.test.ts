@@ -5,7 +5,7 @@
 // while a host's network is cut). A corrupted agent file is covered by apply.test.ts.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'uvu';
@@ -14,6 +14,8 @@ import { agentArtifact } from '../controller/agent/artifacts.js';
 import { startAgent } from '../controller/agent/start-agent.js';
 import type { HostTransport } from '../controller/transport.js';
 import { PROTOCOL_VERSION, READY_MARKER, encodeFrame } from '../protocol/agent-protocol.js';
+import { formatError } from '../controller/errors.js';
+import { ensureTools } from '../providers/lab/apt-tools.js';
 import { networkName } from '../providers/lab/names.js';
 import { berth, type Run } from './helpers/berth-cli.js';
 import { startLab, type LabHost, type TestLab } from './helpers/lab.js';
@@ -295,12 +297,10 @@ test('an agent that never says hello: after BERTH_AGENT_TIMEOUT its host is repo
 });
 
 /** libfaketime on the controller machine (Debian's package, installed once if missing). */
-function faketimeLibrary(): string {
-  const lib = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
-  if (!existsSync(lib)) {
-    execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-qq', '--no-install-recommends', 'libfaketime'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  }
-  return lib;
+async function faketimeLibrary(): Promise<string> {
+  const t = await ensureTools(['libfaketime'], (l) => process.stderr.write(`  [faults] ${l}\n`));
+  if (!t.ok) throw new Error(formatError(t.error));
+  return '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 }
 
 test('a host whose clock is 2 days behind: warned about, the run converges as elsewhere, and its facts carry the host\'s time', async () => {
@@ -310,7 +310,7 @@ test('a host whose clock is 2 days behind: warned about, the run converges as el
   // does not survive the preload). berth warns about the skew (and goes on); facts.time shows it.
   const h3 = lab.hosts[2];
   const dropIn = '/etc/ssh/sshd_config.d/zz-berth-faketime.conf';
-  execFileSync('docker', ['cp', faketimeLibrary(), `${h3.container}:/usr/local/lib/libfaketime.so.1`]);
+  execFileSync('docker', ['cp', await faketimeLibrary(), `${h3.container}:/usr/local/lib/libfaketime.so.1`]);
   onHost(h3, `echo "SetEnv LD_PRELOAD=/usr/local/lib/libfaketime.so.1 FAKETIME=-2d" > ${dropIn} && kill -HUP $(pgrep -o -x sshd)`);
   try {
     const skew = Date.now() / 1000 - Number(onHost(h3, 'LD_PRELOAD=/usr/local/lib/libfaketime.so.1 FAKETIME=-2d date +%s'));

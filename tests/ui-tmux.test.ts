@@ -8,6 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { formatError } from '../controller/errors.js';
+import { ensureTools } from '../providers/lab/apt-tools.js';
 import { sshLabSync, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -22,9 +24,9 @@ const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args]
 const ssh = (host: LabHost, cmd: string) => sshLabSync(lab, host, cmd);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function ensureTmux(): void {
-  if (spawnSync('tmux', ['-V']).status === 0) return;
-  execFileSync('apt-get', ['install', '-y', '-qq', 'tmux'], { stdio: 'inherit' });
+async function ensureTmux(): Promise<void> {
+  const t = await ensureTools(['tmux'], (l) => process.stderr.write(`  [tmux] ${l}\n`));
+  if (!t.ok) throw new Error(formatError(t.error));
 }
 
 /**
@@ -65,7 +67,7 @@ function playbook(name: string, yaml: string): string {
 }
 
 test.before(async () => {
-  ensureTmux();
+  await ensureTmux();
   lab = await startLab({ name: 'ui-tmux', hosts: HOSTS });
 });
 

@@ -2,16 +2,15 @@
 // installs docker.io and starts dockerd itself, in the background, with its own pid file and log,
 // so that an operator (or a CI job) can find and stop exactly that daemon.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { err, ExitCode, ok, type Result } from '../../controller/errors.js';
 import { cacheDir } from '../../controller/paths.js';
-import { canInstall, ensureTools } from './apt-tools.js';
+import { canInstall, ENGINE_TOOLS, ensureTools, missingTools, toolPath } from './apt-tools.js';
 import { docker, type Engine } from './docker.js';
 import { lock } from './lock.js';
 import { addRuntimeToDaemonJson, needsPrivfix, PRIVFIX_RUNTIME, readDaemonJson, writePrivfix } from './privfix.js';
-import { which } from './run.js';
 
 export const DOCKERD_PIDFILE = '/run/berth-dockerd.pid';
 export const DOCKERD_LOG = '/var/log/berth-dockerd.log';
@@ -36,17 +35,56 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, stepM
 
 const isLocalSocket = (): boolean => !process.env.DOCKER_HOST || process.env.DOCKER_HOST === 'unix:///var/run/docker.sock';
 
+export interface EngineCheck {
+  /** The docker client that works, if any. */
+  cli?: string;
+  /** A Docker engine answered that client. */
+  answers: boolean;
+  why: string;
+  /** Tools of TOOLS that must be installed before berth can start (or use) a local engine. */
+  missing: string[];
+}
+
+/**
+ * What this machine lacks for a local Docker engine, judged by what runs with this PATH: the
+ * client's answer from the daemon, then dockerd, containerd and runc themselves. A `docker`
+ * client on PATH with no engine behind it is the fresh machine's case: it needs docker.io.
+ */
+export async function checkEngine(opts: { path?: string; env?: NodeJS.ProcessEnv; privfix?: boolean } = {}): Promise<EngineCheck> {
+  const path = opts.path ?? toolPath();
+  const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), PATH: path, DOCKER_CLI_HINTS: "false" };
+  const client = (await missingTools(['docker'], path)).length === 0;
+  const cli = process.env.BERTH_DOCKER || (client ? whichIn('docker', path) : undefined);
+  const first = cli ? await answers({ cli, env }) : { ok: false, why: 'no docker client runs' };
+  const local = !env.DOCKER_HOST || env.DOCKER_HOST === 'unix:///var/run/docker.sock';
+  const needed = first.ok ? (opts.privfix ? ['runc'] : []) : local ? [...ENGINE_TOOLS, ...(cli ? [] : ['docker'])] : [];
+  return { cli, answers: first.ok, why: first.why, missing: await missingTools(needed, path) };
+}
+
+function whichIn(name: string, path: string): string | undefined {
+  for (const d of path.split(':')) {
+    if (!d) continue;
+    try {
+      accessSync(join(d, name), constants.X_OK);
+      return join(d, name);
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
 /** start: false for read-only commands (status), which should not install or start anything. */
 export async function ensureEngine(log: Log, opts: { start?: boolean } = {}): Promise<Result<Engine>> {
-  let cli = process.env.BERTH_DOCKER || (await which('docker'));
-  if (!cli) {
-    const t = await ensureTools(['docker', 'dockerd'], log);
-    if (!t.ok) return t;
-    cli = await which('docker');
-    if (!cli) return err({ code: 'lab.docker-missing', message: 'the docker CLI is still missing after installing docker.io', exit: ExitCode.failed });
-  }
-  const e: Engine = { cli, env: { ...process.env, DOCKER_CLI_HINTS: 'false' } };
   const privfix = needsPrivfix();
+  let check = await checkEngine({ privfix });
+  if (check.missing.length && opts.start !== false) {
+    const t = await ensureTools(check.missing, log);
+    if (!t.ok) return t;
+    check = await checkEngine({ privfix });
+  }
+  if (!check.cli) return err({ code: 'lab.docker-missing', message: 'no docker client runs here', hint: 'install the Debian package docker.io', exit: ExitCode.badInput });
+  const e: Engine = { cli: check.cli, env: { ...process.env, PATH: toolPath(), DOCKER_CLI_HINTS: 'false' } };
   let wrapper: string | undefined;
   if (privfix) {
     const w = await writePrivfix();
@@ -54,12 +92,11 @@ export async function ensureEngine(log: Log, opts: { start?: boolean } = {}): Pr
     wrapper = w.value;
   }
 
-  const first = await answers(e);
-  if (!first.ok) {
+  if (!check.answers) {
     if (!isLocalSocket() || !canInstall() || opts.start === false) {
       return err({
         code: 'lab.no-engine',
-        message: `no Docker engine answers${first.why ? ` (${first.why})` : ''}`,
+        message: `no Docker engine answers${check.why ? ` (${check.why})` : ''}`,
         hint: isLocalSocket()
           ? opts.start === false
             ? '`berth lab up` starts one'
@@ -89,15 +126,11 @@ export async function ensureEngine(log: Log, opts: { start?: boolean } = {}): Pr
 }
 
 async function startDockerd(e: Engine, wrapper: string | undefined, log: Log): Promise<Result<void>> {
-  let dockerd = await which('dockerd');
-  if (!dockerd) {
-    const t = await ensureTools(['dockerd'], log);
-    if (!t.ok) return t;
-    // A distribution with an init system may have started the service during the install.
-    if ((await answers(e)).ok) return ok(undefined);
-    dockerd = await which('dockerd');
-    if (!dockerd) return err({ code: 'lab.dockerd-missing', message: 'dockerd is still missing after installing docker.io', exit: ExitCode.failed });
-  }
+  // checkEngine made sure dockerd, containerd and runc run.
+  const dockerd = whichIn('dockerd', toolPath());
+  if (!dockerd) return err({ code: 'lab.dockerd-missing', message: 'dockerd is missing after installing docker.io', exit: ExitCode.failed });
+  // A distribution with an init system may have started the service during the install.
+  if ((await answers(e)).ok) return ok(undefined);
   const args = ['--pidfile', DOCKERD_PIDFILE];
   if (wrapper) {
     // dockerd refuses to start when `runtimes` is set both by flag and in daemon.json.

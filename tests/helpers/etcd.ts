@@ -1,14 +1,14 @@
 // A real etcd (Debian's etcd-server) for tests: installed on this machine when missing, started
 // on the lab network's gateway (where lab hosts reach this machine) with a throwaway data dir,
 // stopped by its own pid at the end.
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { formatError } from '../../controller/errors.js';
+import { ensureTools } from '../../providers/lab/apt-tools.js';
 
-const pexec = promisify(execFile);
 
 export async function freePort(host: string): Promise<number> {
   const s = net.createServer();
@@ -18,11 +18,10 @@ export async function freePort(host: string): Promise<number> {
   return port;
 }
 
-/** Debian's etcd-server, installed when missing (the tests' only outside need). */
+/** Debian's etcd-server, installed when no etcd runs here. */
 export async function ensureEtcd(log: (line: string) => void = () => {}): Promise<void> {
-  if (existsSync('/usr/bin/etcd')) return;
-  log('installing etcd-server');
-  await pexec('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', 'etcd-server'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const t = await ensureTools(['etcd'], log);
+  if (!t.ok) throw new Error(formatError(t.error));
 }
 
 export interface TestEtcd {
