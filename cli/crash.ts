@@ -1,24 +1,14 @@
 // The last line of defence against stack traces on an operator's screen: anything that escapes
 // a command's action (an error thrown from a callback, a rejected promise nobody awaited) is
 // written to the debug log and reported in one line, like every other internal error.
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ExitCode } from '../controller/errors.js';
+import { appendDebugLog } from './debug-log.js';
 
 const debug = (): boolean => process.argv.includes('--debug') || process.env.BERTH_DEBUG === '1';
 
 /** Appends to the debug log that cli/run-action.ts also writes; returns its path. */
 export function writeDebugLog(what: string, e: unknown): string {
-  const dir = join(tmpdir(), 'berth');
-  const log = join(dir, 'debug.log');
-  try {
-    mkdirSync(dir, { recursive: true });
-    appendFileSync(log, `${new Date().toISOString()} ${what}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  } catch {
-    // A log that cannot be written must not hide the error it was meant to record.
-  }
-  return log;
+  return appendDebugLog(`${what}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
 }
 
 export function installCrashHandler(): void {

@@ -1,9 +1,7 @@
 // Every command's action goes through here: one place turns error values into messages and exit
 // codes, and keeps stack traces off the screen unless --debug asks for them.
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BerthFailure, ExitCode, formatError } from '../controller/errors.js';
+import { appendDebugLog } from './debug-log.js';
 
 export type Action<A extends unknown[]> = (...args: A) => Promise<number | void>;
 
@@ -24,11 +22,8 @@ function report(e: unknown): number {
     for (const err of e.errors) process.stderr.write(`berth: ${formatError(err)}\n`);
     return e.errors[0]?.exit ?? ExitCode.failed;
   }
-  const dir = join(tmpdir(), 'berth');
-  mkdirSync(dir, { recursive: true });
-  const log = join(dir, 'debug.log');
   const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
-  appendFileSync(log, `${new Date().toISOString()} ${text}\n`);
+  const log = appendDebugLog(text);
   if (process.argv.includes('--debug') || /^(1|true|yes)$/i.test(process.env.BERTH_DEBUG ?? '')) process.stderr.write(`${text}\n`);
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`berth: internal error: ${msg}\n  hint: this is a bug in berth; details are in ${log} (rerun with --debug to print them)\n`);
