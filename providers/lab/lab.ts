@@ -8,6 +8,7 @@ import { ensureAptRepo } from './apt-repo.js';
 import { docker, type Engine } from './docker.js';
 import { ensureEngine } from './engine.js';
 import { ensureHostImage } from './host-image.js';
+import { hostNode, installDebianNode, type LabNode } from './host-node.js';
 import { ensureNetwork, labContainers, readHostKey, removeContainers, removeNetwork, startHost, type HostContainer } from './hosts.js';
 import { ensureTools } from './apt-tools.js';
 import { ensureLabKey } from './keys.js';
@@ -33,6 +34,8 @@ export interface LabOptions {
 export interface LabUpOptions extends LabOptions {
   /** Default: as many as the lab has now, or DEFAULT_HOSTS for a new lab. */
   hosts?: number;
+  /** Hosts that get Debian's own nodejs (Node 18) at start; default none (berth pushes its runtime). */
+  node?: LabNode;
 }
 
 export const DEFAULT_HOSTS = 3;
@@ -104,6 +107,9 @@ export async function labUp(opts: LabUpOptions): Promise<Result<LabUpResult>> {
     if (!now.ok) return now;
     const hosts = await readyHosts(e, now.value, log);
     if (!hosts.ok) return hosts;
+    const withNode = hosts.value.filter((h) => hostNode(opts.node, h.name) === 'debian');
+    if (withNode.length) log(`installing Debian's nodejs on ${withNode.map((h) => h.name).join(', ')}`);
+    for (const r of await Promise.all(withNode.map((h) => installDebianNode(e, h.container)))) if (!r.ok) return r;
     const state: LabState = {
       version: 1,
       name: opts.name,

@@ -28,8 +28,11 @@ export const HOST_PACKAGES = [
   'iputils-ping', 'gzip', 'xz-utils', 'tini', 'python3',
 ];
 
-/** Packages the lab apt repository serves, with whatever they need that the image lacks. */
-export const APT_REPO_PACKAGES = ['docker.io', 'busybox-static', 'haproxy'];
+/**
+ * Packages the lab apt repository serves, with whatever they need that the image lacks. nodejs
+ * (Node 18 on bookworm) is for hosts started with Debian's own Node (host-node.ts).
+ */
+export const APT_REPO_PACKAGES = ['docker.io', 'busybox-static', 'haproxy', 'nodejs'];
 
 /** mmdebstrap's argv; OUT and STATUS_DIR are placeholders so that the hash does not depend on paths. */
 export function mmdebstrapArgs(out = 'OUT', statusDir = 'STATUS_DIR'): string[] {

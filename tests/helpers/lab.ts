@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { formatError, type Result } from '../../controller/errors.js';
+import type { LabNode } from '../../providers/lab/host-node.js';
 import { labDown, labUp, listLabs } from '../../providers/lab/lab.js';
 
 export interface LabHost { name: string; address: string; port: number; ip: string; container: string }
@@ -66,7 +67,8 @@ function watchSignals(): void {
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
 }
 
-export async function startLab(opts: { name: string; hosts: number }): Promise<TestLab> {
+/** `node`: hosts that start with Debian's nodejs (Node 18), so the agent runs on it there. */
+export async function startLab(opts: { name: string; hosts: number; node?: LabNode }): Promise<TestLab> {
   await sweepOrphans();
   const base = opts.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 24) || 'test';
   const name = `${base}-${process.pid}`;
@@ -84,7 +86,7 @@ export async function startLab(opts: { name: string; hosts: number }): Promise<T
   watchSignals();
   let up;
   try {
-    up = must(await labUp({ name, hosts: opts.hosts, stateRoot, log }));
+    up = must(await labUp({ name, hosts: opts.hosts, node: opts.node, stateRoot, log }));
   } catch (e) {
     await down().catch(() => {});
     throw e;
