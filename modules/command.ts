@@ -4,13 +4,13 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { parse as shellParse } from 'shell-quote';
+import { split as shlexSplit } from 'shlex';
 import { converged, defineModule, failed, type ApplyResult, type ModuleContext, type PlanResult } from './contract.js';
 
 const Options = Type.Object(
   {
     argv: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'Program and arguments, run without a shell.' })),
-    cmd: Type.Optional(Type.String({ minLength: 1, description: 'A command line split into words like a shell would (no pipes or redirections).' })),
+    cmd: Type.Optional(Type.String({ minLength: 1, description: 'A command line split into words by shell quoting rules, without any expansion ($, globs) and with no pipes or redirections.' })),
     chdir: Type.Optional(Type.String({ description: 'Working directory.' })),
     env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra environment variables.' })),
     creates: Type.Optional(Type.String({ description: 'Skip when this path exists.' })),
@@ -25,23 +25,27 @@ export const commandSchema = Type.Union([Type.String({ minLength: 1 }), Type.Arr
 });
 export type CommandParams = Static<typeof commandSchema>;
 
-/** Normalizes the three accepted forms to argv plus options. */
-export function toArgv(p: CommandParams): { argv: string[]; opts: Static<typeof Options> } {
-  if (typeof p === 'string') return { argv: splitWords(p), opts: {} };
-  if (Array.isArray(p)) return { argv: p, opts: {} };
-  const argv = p.argv ?? (p.cmd ? splitWords(p.cmd) : []);
-  return { argv, opts: p };
-}
-
-function splitWords(line: string): string[] {
-  return shellParse(line).map((w) => (typeof w === 'string' ? w : 'op' in w ? w.op : String((w as { pattern?: string }).pattern ?? '')));
+/** Normalizes the three accepted forms to argv plus options; a line whose quotes do not close is an error. */
+export function toArgv(p: CommandParams): { argv: string[]; opts: Static<typeof Options> } | { error: string } {
+  const line = typeof p === 'string' ? p : Array.isArray(p) ? undefined : p.argv ? undefined : p.cmd;
+  const opts = typeof p === 'string' || Array.isArray(p) ? {} : p;
+  if (line === undefined) return { argv: Array.isArray(p) ? p : ((p as Static<typeof Options>).argv ?? []), opts };
+  // As Ansible's command module (Python's shlex.split): quotes and backslashes group words, and
+  // nothing is expanded, so a `$` or `*` in a password or a pattern reaches the program as written.
+  try {
+    return { argv: shlexSplit(line), opts };
+  } catch (e) {
+    return { error: `cannot split the command line into words: ${(e as Error).message}` };
+  }
 }
 
 export const command = defineModule({
   name: 'command',
   schema: commandSchema,
   async plan(params, ctx) {
-    const { argv, opts } = toArgv(params);
+    const words = toArgv(params);
+    if ('error' in words) return failed('command.quoting', `${words.error}: close the quote, or give the command as a list: [program, arg, ...]`);
+    const { argv, opts } = words;
     if (argv.length === 0) return failed('command.empty', 'command has no program to run');
     return planRun(argv, argv.join(' '), opts, ctx);
   },

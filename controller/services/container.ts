@@ -2,6 +2,7 @@
 // normalised ContainerSpec: every short form expanded, every unit converted, every name that
 // points elsewhere (volumes, networks, other containers) resolved. Pure apart from env_file.
 import { parse as shellParse } from 'shell-quote';
+import { split as shlexSplit } from 'shlex';
 import type { ContainerRef, ContainerSpec, Mount, NamespaceMode, NetworkMode } from '../../modules/service-spec.js';
 import type { Service, Sidecar } from '../../schema/service.js';
 import { buildEnv, keyValues } from './env.js';
@@ -51,7 +52,12 @@ export function normalizeContainer(c: ContainerInput, ctx: ContainerContext): Co
     if (Array.isArray(v)) return v;
     const tokens = shellParse(v, (name) => `$${name}`);
     if (tokens.some((t) => typeof t !== 'string')) return fail([key], `${key} "${v}" uses shell operators`, `write it as a list: [sh, -c, ${JSON.stringify(v)}]`);
-    return tokens as string[];
+    // The words themselves as written: shell-quote would turn `${x}` into `$x`; nothing is expanded.
+    try {
+      return shlexSplit(v);
+    } catch (e) {
+      return fail([key], `${key} "${v}": ${(e as Error).message}`, `close the quote, or write it as a list`);
+    }
   };
   const command = argv(c.command, 'command');
   if (isFail(command)) return command;

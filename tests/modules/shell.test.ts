@@ -70,4 +70,15 @@ test('check mode runs nothing', async () => {
   assert.is(treeHash(work), before);
 });
 
+test('command: a line is split by quotes alone, as Ansible does: no $, glob or # is expanded; an open quote is an error', async () => {
+  const { command } = await import('../../modules/command.js');
+  const ctx = { facts: {} as never, check: false, diff: false, output: () => {}, progress: () => {}, signal: new AbortController().signal, blob: async () => ({ ok: false as const, error: { code: 'x', message: 'x' } }) };
+  const planned = await command.plan(`printf '%s|' p$ss\${x}w $HOME *.txt "a b" #c`, ctx);
+  if (!planned.ok) return assert.unreachable(planned.error.message);
+  const applied = await planned.changes[0].apply();
+  assert.is(applied.ok && applied.data?.stdout, 'p$ss${x}w|$HOME|*.txt|a b|#c|');
+  const open = await command.plan('echo "unclosed', ctx);
+  assert.is(open.ok ? 'ok' : open.error.code, 'command.quoting');
+});
+
 test.run();
