@@ -11,7 +11,7 @@ const SHARED = new Set(['json', 'plain', 'verbose', 'debug', 'inventory', 'limit
 const EXAMPLES: Record<string, string[]> = {
   validate: ['berth validate playbooks/demo.yml', 'berth validate site.yml inventories/prod.yml'],
   lab: ['berth lab up --hosts 3', 'berth lab status --json', 'berth lab down'],
-  'lab up': ['berth lab up --name demo --hosts 3'],
+  'lab up': ['berth lab up --name demo --hosts 3', 'berth lab up --name demo --init systemd'],
   'lab down': ['berth lab down --name demo'],
   'lab status': ['berth lab status --name demo --json'],
 };

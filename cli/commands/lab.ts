@@ -3,6 +3,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { BerthFailure, type Result } from '../../controller/errors.js';
 import type { LabStatus } from '../../providers/lab/lab.js';
+import type { HostInit } from '../../providers/lab/recipe.js';
 import { action } from '../run-action.js';
 
 interface NameOpts { name: string }
@@ -20,13 +21,21 @@ function count(v: string): number {
   return n;
 }
 
+// The list lives in providers/lab/recipe.ts, which this file must not load before a lab command runs.
+const INITS: readonly HostInit[] = ['tini', 'systemd'];
+function init(v: string): HostInit {
+  if (!(INITS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected ${INITS.join(' or ')}`);
+  return v as HostInit;
+}
+
 function render(s: LabStatus): string {
   if (!s.exists) return `lab ${s.name} does not exist (start it with \`berth lab up --name ${s.name}\`)\n`;
   const rows = s.hosts.map((h) => [h.name, h.state, h.port ? `${h.address}:${h.port}` : '-', h.ip ?? '-', h.container]);
   const head = ['HOST', 'STATE', 'SSH', 'LAB IP', 'CONTAINER'];
   const width = head.map((_, i) => Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => '  ' + r.map((c, i) => c.padEnd(width[i]!)).join('  ').trimEnd();
-  const out = [`lab ${s.name}: ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'} on network ${s.network}${s.runtime ? ` (runtime ${s.runtime})` : ''}`, line(head), ...rows.map(line)];
+  const notes = [s.init === 'systemd' ? 'systemd hosts' : '', s.runtime ? `runtime ${s.runtime}` : ''].filter(Boolean).join(', ');
+  const out = [`lab ${s.name}: ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'} on network ${s.network}${notes ? ` (${notes})` : ''}`, line(head), ...rows.map(line)];
   if (s.inventoryPath) {
     out.push(`inventory: ${s.inventoryPath}`);
     const first = s.hosts.find((h) => h.port);
@@ -47,12 +56,13 @@ export function registerLab(program: Command): void {
     .command('up')
     .description('start a lab of N hosts on the local Docker engine, or resize a running one')
     .option('--hosts <n>', 'number of hosts (default: the current number, or 3 for a new lab)', count)
+    .option('--init <init>', "the hosts' PID 1: tini (sshd only, the default for a new lab) or systemd (booted like a Debian server; `docker restart` is a reboot); default: what the lab runs now", init)
     .option('--name <lab>', 'lab name', 'default')
     .option('--json', 'print the lab status as JSON')
     .action(
-      action(async (opts: NameOpts & { hosts?: number; json?: boolean }) => {
+      action(async (opts: NameOpts & { hosts?: number; init?: HostInit; json?: boolean }) => {
         const { labUp, labStatus } = await import('../../providers/lab/lab.js');
-        const up = must(await labUp({ name: opts.name, hosts: opts.hosts, log }));
+        const up = must(await labUp({ name: opts.name, hosts: opts.hosts, init: opts.init, log }));
         const status = must(await labStatus({ name: opts.name }));
         if (opts.json) return void process.stdout.write(JSON.stringify(status, null, 2) + '\n');
         if (!up.added.length && !up.removed.length && !up.restarted.length) log(`lab ${opts.name} already runs ${up.state.hosts.length} host${up.state.hosts.length === 1 ? '' : 's'}; nothing to do`);

@@ -11,7 +11,7 @@ import { assetPath } from './assets.js';
 import { docker, type Engine } from './docker.js';
 import { lock } from './lock.js';
 import { BASE_IMAGE_REPO, IMAGE_REPO, labCacheDir } from './names.js';
-import { dockerfile, imageHash, mmdebstrapArgs, rootfsHash } from './recipe.js';
+import { DEFAULT_RECIPE, dockerfile, imageHash, layerAssets, mmdebstrapArgs, rootfsHash, type HostRecipe } from './recipe.js';
 import { lastLine, pipe, run } from './run.js';
 
 type Log = (line: string) => void;
@@ -22,16 +22,17 @@ export interface HostImage {
   /** The cached rootfs entry (rootfs.tar.zst + dpkg-status); may be absent when only the image is left. */
   rootfsDir: string;
   rootfsHash: string;
+  recipe: HostRecipe;
 }
 
-export const rootfsDir = (): string => join(labCacheDir(), `rootfs-${rootfsHash().slice(0, 16)}`);
-export const hostImageTag = (): string => `${IMAGE_REPO}:${imageHash().slice(0, 12)}`;
+export const rootfsDir = (r: HostRecipe = DEFAULT_RECIPE): string => join(labCacheDir(), `rootfs-${rootfsHash(r).slice(0, 16)}`);
+export const hostImageTag = (r: HostRecipe = DEFAULT_RECIPE): string => `${IMAGE_REPO}:${imageHash(r).slice(0, 12)}`;
 
 const imageExists = async (e: Engine, ref: string): Promise<boolean> => (await docker(e, ['image', 'inspect', '--format', '{{.Id}}', ref])).code === 0;
 
-export async function ensureHostImage(e: Engine, log: Log): Promise<Result<HostImage>> {
-  const image = hostImageTag();
-  const found: HostImage = { image, rootfsDir: rootfsDir(), rootfsHash: rootfsHash() };
+export async function ensureHostImage(e: Engine, log: Log, r: HostRecipe = DEFAULT_RECIPE): Promise<Result<HostImage>> {
+  const image = hostImageTag(r);
+  const found: HostImage = { image, rootfsDir: rootfsDir(r), rootfsHash: rootfsHash(r), recipe: r };
   if (await imageExists(e, image)) return ok(found);
   const unlock = await lock(join(labCacheDir(), 'locks', 'build'), (pid) => log(`waiting for berth (pid ${pid}), which is building the lab image`));
   try {
@@ -39,7 +40,7 @@ export async function ensureHostImage(e: Engine, log: Log): Promise<Result<HostI
     const base = `${BASE_IMAGE_REPO}:${found.rootfsHash.slice(0, 12)}`;
     await removeStaleTemps();
     if (!(await imageExists(e, base))) {
-      const rootfs = await ensureRootfs(log);
+      const rootfs = await ensureRootfs(log, r);
       if (!rootfs.ok) return rootfs;
       const zstd = await ensureTools(['zstd'], log);
       if (!zstd.ok) return zstd;
@@ -50,7 +51,7 @@ export async function ensureHostImage(e: Engine, log: Log): Promise<Result<HostI
       log(`imported in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
     log(`building ${image}`);
-    const built = await buildLayer(e, base, image);
+    const built = await buildLayer(e, base, image, r);
     if (!built.ok) return built;
     return ok(found);
   } finally {
@@ -68,17 +69,17 @@ export async function removeStaleTemps(): Promise<void> {
 }
 
 /** The cached rootfs entry, built with mmdebstrap when missing. */
-export async function ensureRootfs(log: Log): Promise<Result<string>> {
-  const dir = rootfsDir();
+export async function ensureRootfs(log: Log, recipe: HostRecipe = DEFAULT_RECIPE): Promise<Result<string>> {
+  const dir = rootfsDir(recipe);
   if (existsSync(join(dir, 'rootfs.tar.zst')) && existsSync(join(dir, 'dpkg-status'))) return ok(dir);
   const tools = await ensureTools(['mmdebstrap', 'zstd'], log);
   if (!tools.ok) return tools;
   await mkdir(labCacheDir(), { recursive: true });
   const tmp = await mkdtemp(join(labCacheDir(), '.tmp-rootfs-'));
   try {
-    log('building the lab host rootfs with mmdebstrap (first run only; about a minute)');
+    log(`building the lab host rootfs (${recipe.init}) with mmdebstrap (first run only; about a minute)`);
     const t0 = Date.now();
-    const argv = mmdebstrapArgs(join(tmp, 'rootfs.tar.zst'), tmp);
+    const argv = mmdebstrapArgs(join(tmp, 'rootfs.tar.zst'), tmp, recipe);
     const r = await run(argv, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, showStderr: process.env.BERTH_DEBUG === '1' });
     if (r.code !== 0) {
       return err({
@@ -99,12 +100,11 @@ export async function ensureRootfs(log: Log): Promise<Result<string>> {
   }
 }
 
-async function buildLayer(e: Engine, base: string, image: string): Promise<Result<void>> {
+async function buildLayer(e: Engine, base: string, image: string, recipe: HostRecipe): Promise<Result<void>> {
   const ctx = await mkdtemp(join(labCacheDir(), '.tmp-layer-'));
   try {
-    await writeFile(join(ctx, 'Dockerfile'), dockerfile(base));
-    await copyFile(assetPath('entrypoint.sh'), join(ctx, 'entrypoint.sh'));
-    await copyFile(assetPath('sshd-berth-lab.conf'), join(ctx, 'sshd-berth-lab.conf'));
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile(base, recipe));
+    for (const a of layerAssets(recipe)) await copyFile(assetPath(a), join(ctx, a));
     // BuildKit is not always there (no buildx with Debian's engine); the classic builder is.
     const r = await docker(e, ['build', '-q', '-t', image, ctx], { env: { ...e.env, DOCKER_BUILDKIT: '0' } });
     if (r.code !== 0) return err({ code: 'lab.image-build', message: `building ${image} failed: ${lastLine(r)}`, exit: ExitCode.failed });

@@ -1,7 +1,8 @@
 // Lab host containers on the engine: find them by label, start them, read them back, remove them.
 import { err, ExitCode, ok, type Result } from '../../controller/errors.js';
 import { docker, lines, type Engine } from './docker.js';
-import { APT_MOUNT, containerName, LABEL, LABEL_HOST, LABEL_KEY, LABEL_STATE, networkName } from './names.js';
+import { APT_MOUNT, containerName, LABEL, LABEL_HOST, LABEL_INIT, LABEL_KEY, LABEL_STATE, networkName } from './names.js';
+import type { HostInit } from './recipe.js';
 import { lastLine } from './run.js';
 
 export interface HostContainer {
@@ -15,6 +16,7 @@ export interface HostContainer {
   image: string;
   keyFingerprint: string;
   stateDir: string;
+  init: HostInit;
   /** The published sshd port on 127.0.0.1, when running. */
   port?: number;
   ip?: string;
@@ -61,6 +63,7 @@ export async function labContainers(e: Engine, lab?: string): Promise<Result<Hos
       image: c.Config.Image,
       keyFingerprint: labels[LABEL_KEY] ?? '',
       stateDir: labels[LABEL_STATE] ?? '',
+      init: labels[LABEL_INIT] === 'systemd' ? 'systemd' : 'tini',
       port: port ? Number(port) : undefined,
       ip: c.NetworkSettings.Networks?.[networkName(labName)]?.IPAddress || undefined,
       volumes: (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
@@ -77,6 +80,7 @@ export interface NewHost {
   publicKey: string;
   keyFingerprint: string;
   stateDir: string;
+  init: HostInit;
 }
 
 export async function startHost(e: Engine, h: NewHost): Promise<Result<void>> {
@@ -89,6 +93,7 @@ export async function startHost(e: Engine, h: NewHost): Promise<Result<void>> {
     '--label', `${LABEL_HOST}=${h.name}`,
     '--label', `${LABEL_KEY}=${h.keyFingerprint}`,
     '--label', `${LABEL_STATE}=${h.stateDir}`,
+    '--label', `${LABEL_INIT}=${h.init}`,
     '--network', networkName(h.lab),
     '--network-alias', h.name,
     // Hosts run their own dockerd later: privileged, and /var/lib/docker on a volume (overlay2
@@ -96,6 +101,8 @@ export async function startHost(e: Engine, h: NewHost): Promise<Result<void>> {
     '--privileged',
     ...(e.runtime ? ['--runtime', e.runtime] : []),
     '--volume', '/var/lib/docker',
+    // systemd wants /run and /run/lock as fresh tmpfs on every boot, as on a real machine.
+    ...(h.init === 'systemd' ? ['--tmpfs', '/run', '--tmpfs', '/run/lock'] : []),
     '--volume', `${h.aptRepo}:${APT_MOUNT}:ro`,
     '--publish', '127.0.0.1::22',
     '--env', `BERTH_AUTHORIZED_KEY=${h.publicKey}`,

@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { err, ExitCode, ok, type Result } from '../../controller/errors.js';
 import { renderInventory } from './lab-inventory.js';
+import type { HostInit } from './recipe.js';
 
 export interface LabHostState {
   name: string;
@@ -25,6 +26,8 @@ export interface LabState {
   network: string;
   subnet: string;
   image: string;
+  /** PID 1 of the hosts; absent in labs made before systemd hosts existed (tini). */
+  init?: HostInit;
   aptRepo: string;
   aptLine: string;
   /** The container runtime lab hosts run with (`berth-privfix` on machines that need it). */

@@ -16,6 +16,7 @@ import { INVENTORY, KNOWN_HOSTS, readLabState, writeLabState, type LabHostState,
 import { lock } from './lock.js';
 import { APT_LINE, checkLabName, hostName, labDir, networkName } from './names.js';
 import { waitForSsh } from './ready.js';
+import type { HostInit } from './recipe.js';
 import { lastLine } from './run.js';
 
 export type Log = (line: string) => void;
@@ -34,6 +35,8 @@ export interface LabOptions {
 export interface LabUpOptions extends LabOptions {
   /** Default: as many as the lab has now, or DEFAULT_HOSTS for a new lab. */
   hosts?: number;
+  /** PID 1 of the hosts. Default: what the lab's hosts run now, or tini for a new lab. Hosts that run another are replaced. */
+  init?: HostInit;
   /** Hosts that get Debian's own nodejs (Node 18) at start; default none (berth pushes its runtime). */
   node?: LabNode;
 }
@@ -60,7 +63,10 @@ export async function labUp(opts: LabUpOptions): Promise<Result<LabUpResult>> {
   const eng = await ensureEngine(log);
   if (!eng.ok) return eng;
   const e = eng.value;
-  const img = await ensureHostImage(e, log);
+  const current = await labContainers(e, opts.name);
+  if (!current.ok) return current;
+  const init: HostInit = opts.init ?? current.value[0]?.init ?? 'tini';
+  const img = await ensureHostImage(e, log, { init });
   if (!img.ok) return img;
   const repo = await ensureAptRepo(e, img.value, log);
   if (!repo.ok) return repo;
@@ -79,9 +85,12 @@ export async function labUp(opts: LabUpOptions): Promise<Result<LabUpResult>> {
     const count = opts.hosts ?? (before.value.length || DEFAULT_HOSTS);
     const wanted = new Set(Array.from({ length: count }, (_, i) => hostName(i + 1)));
     // A host made for another key (the lab's state dir was lost) would refuse us: replace it.
-    const stale = before.value.filter((c) => !wanted.has(c.name) || c.keyFingerprint !== key.fingerprint);
+    // So would a host with another init: its PID 1 is fixed when it is made.
+    const stale = before.value.filter((c) => !wanted.has(c.name) || c.keyFingerprint !== key.fingerprint || c.init !== init);
     const kept = before.value.filter((c) => !stale.includes(c));
     const removed = stale.filter((c) => !wanted.has(c.name)).map((c) => c.name);
+    const otherInit = stale.filter((c) => wanted.has(c.name) && c.init !== init);
+    if (otherInit.length) log(`replacing ${otherInit.map((c) => c.name).join(', ')}: they run ${otherInit[0]!.init}, ${init} was asked for`);
     if (stale.length) {
       log(`removing ${stale.map((c) => c.name).join(', ')}`);
       const rmd = await removeContainers(e, stale.map((c) => c.id));
@@ -97,7 +106,7 @@ export async function labUp(opts: LabUpOptions): Promise<Result<LabUpResult>> {
     if (missing.length) log(`starting ${missing.join(', ')}`);
     const started = await Promise.all(
       missing.map((h) =>
-        startHost(e, { lab: opts.name, name: h, image: img.value.image, aptRepo: repo.value, publicKey: key.publicKey, keyFingerprint: key.fingerprint, stateDir: dir }),
+        startHost(e, { lab: opts.name, name: h, image: img.value.image, aptRepo: repo.value, publicKey: key.publicKey, keyFingerprint: key.fingerprint, stateDir: dir, init }),
       ),
     );
     const failed = started.find((r) => !r.ok);
@@ -117,6 +126,7 @@ export async function labUp(opts: LabUpOptions): Promise<Result<LabUpResult>> {
       network: net.value.name,
       subnet: net.value.subnet,
       image: img.value.image,
+      init,
       aptRepo: repo.value,
       aptLine: APT_LINE,
       runtime: e.runtime ?? null,
@@ -203,6 +213,7 @@ export interface LabStatus {
   inventoryPath: string | null;
   network: string;
   image: string | null;
+  init: HostInit | null;
   runtime: string | null;
   hosts: LabStatusHost[];
 }
@@ -229,6 +240,7 @@ export async function labStatus(opts: LabOptions): Promise<Result<LabStatus>> {
     inventoryPath: saved.value ? saved.value.inventoryPath : null,
     network: networkName(opts.name),
     image: saved.value?.image ?? cs.value[0]?.image ?? null,
+    init: cs.value[0]?.init ?? saved.value?.init ?? null,
     runtime: saved.value?.runtime ?? null,
     hosts,
   });

@@ -11,6 +11,8 @@ export const LABEL_HOST = 'berth.lab.host';
 export const LABEL_KEY = 'berth.lab.key';
 /** The state dir the lab was made for, so that tests can sweep labs whose runner died. */
 export const LABEL_STATE = 'berth.lab.state';
+/** What runs as the host's PID 1 (tini when absent: hosts made before systemd hosts existed). */
+export const LABEL_INIT = 'berth.lab.init';
 export const IMAGE_REPO = 'berth-lab/host';
 export const BASE_IMAGE_REPO = 'berth-lab/base';
 export const APT_MOUNT = '/srv/berth-apt';

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { formatError, type Result } from '../../controller/errors.js';
 import type { LabNode } from '../../providers/lab/host-node.js';
 import { labDown, labUp, listLabs } from '../../providers/lab/lab.js';
+import type { HostInit } from '../../providers/lab/recipe.js';
 
 export interface LabHost { name: string; address: string; port: number; ip: string; container: string }
 export interface TestLab { name: string; dir: string; inventoryPath: string; keyPath: string; knownHostsPath: string; hosts: LabHost[]; down(): Promise<void> }
@@ -68,7 +69,8 @@ function watchSignals(): void {
 }
 
 /** `node`: hosts that start with Debian's nodejs (Node 18), so the agent runs on it there. */
-export async function startLab(opts: { name: string; hosts: number; node?: LabNode }): Promise<TestLab> {
+/** `init`: what the hosts run as PID 1, tini (default) or systemd (booted like a Debian server). */
+export async function startLab(opts: { name: string; hosts: number; node?: LabNode; init?: HostInit }): Promise<TestLab> {
   await sweepOrphans();
   const base = opts.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 24) || 'test';
   const name = `${base}-${process.pid}`;
@@ -86,7 +88,7 @@ export async function startLab(opts: { name: string; hosts: number; node?: LabNo
   watchSignals();
   let up;
   try {
-    up = must(await labUp({ name, hosts: opts.hosts, node: opts.node, stateRoot, log }));
+    up = must(await labUp({ name, hosts: opts.hosts, node: opts.node, init: opts.init, stateRoot, log }));
   } catch (e) {
     await down().catch(() => {});
     throw e;
