@@ -4,8 +4,8 @@
 // unless it ignores errors; notified handlers run once at the end, only if the plan did not fail.
 import type { BerthModule, ModuleContext } from '../modules/contract.js';
 import { modules } from '../modules/registry.js';
+import { masker, secretDiffNote } from '../protocol/mask.js';
 import {
-  maskSecrets,
   type AgentEvent,
   type ChangeReport,
   type HostFacts,
@@ -61,8 +61,9 @@ export async function runPlan(plan: HostPlan, ctl: RunControl): Promise<RunResul
 
 async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, registered: Vars, handler: boolean): Promise<TaskStatus> {
   const t0 = performance.now();
-  const secrets = plan.secrets;
-  const mask = (s: string) => maskSecrets(s, secrets);
+  const mask = masker(plan.secrets);
+  // A diff of content made from a secret would show it line by line, masked or not: one line says so instead.
+  const shownDiff = (diff: string | undefined) => (diff === undefined ? undefined : task.secretDiff || mask(diff) !== diff ? secretDiffNote(diff) : diff);
   const vars = (): Vars => ({ ...plan.vars, ...registered, ...(task.vars ?? {}) });
   const flag = handler ? { handler } : {};
   ctl.emit({ kind: 'task-start', task: task.index, name: task.name, module: task.module, ...flag });
@@ -74,7 +75,7 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
       kind: 'task-end',
       task: task.index,
       status,
-      changes: hidden ? changes.map(() => ({ summary: '(hidden by no_log)' })) : changes.map((c) => ({ summary: mask(c.summary), cause: c.cause, diff: c.diff === undefined ? undefined : mask(c.diff) })),
+      changes: hidden ? changes.map(() => ({ summary: '(hidden by no_log)' })) : changes.map((c) => ({ summary: mask(c.summary), cause: c.cause, diff: shownDiff(c.diff) })),
       message: message === undefined ? undefined : hidden ? '(output hidden by no_log)' : mask(message),
       durationMs: Math.round(performance.now() - t0),
       ...flag,

@@ -87,6 +87,8 @@ export interface PlannedTask {
   noLog?: boolean;
   /** The task asks for root (play or task `become`); the agent checks that it runs as root. */
   become?: boolean;
+  /** The content this task writes holds a secret: each of its diffs is one line saying so. */
+  secretDiff?: boolean;
 }
 
 export interface HostPlan {
@@ -101,7 +103,10 @@ export interface HostPlan {
   handlers: PlannedTask[];
   /** The host's vars for this play (facts included), for conditions and deferred templates. */
   vars: Record<string, unknown>;
-  /** Values to mask in every output line, message, diff and event. */
+  /**
+   * Values to mask in every output line, message, diff and event (each line of a multi-line one
+   * too): the secrets this host's own tasks use, and no other.
+   */
   secrets: string[];
 }
 
@@ -601,14 +606,5 @@ export class ByteFrameReader<F> {
   }
 }
 
-/** What a secret looks like in any output, event or log. */
-export const SECRET_MASK = '********';
-
-/** Replaces every occurrence of each secret; both sides apply it to whatever they print or send. */
-export function maskSecrets(text: string, secrets: readonly string[] | undefined): string {
-  if (!secrets || secrets.length === 0) return text;
-  let out = text;
-  // Longest first, so a secret that contains another is masked whole.
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s) out = out.split(s).join(SECRET_MASK);
-  return out;
-}
+// Secret masking lives in mask.ts; re-exported for the callers that already import it from here.
+export { SECRET_MASK, maskSecrets } from './mask.js';

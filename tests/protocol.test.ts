@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ByteFrameReader, FrameReader, MAX_FRAME_BYTES, encodeFrame, maskSecrets } from '../protocol/agent-protocol.js';
+import { maskDeep, masker, secretDiffNote } from '../protocol/mask.js';
 
 function read(chunks: string[]) {
   const frames: unknown[] = [];
@@ -92,6 +93,19 @@ test('a payload size that is not a size, or garbage, ends the stream', () => {
 test('secrets are masked, longest first', () => {
   assert.is(maskSecrets('user=admin pass=admin123', ['admin', 'admin123']), 'user=******** pass=********');
   assert.is(maskSecrets('nothing here', []), 'nothing here');
+});
+
+test('masking works on the strings of a value: never its numbers, keys or kept fields', () => {
+  const mask = masker(['42', 'type', 'ok']);
+  const event = { type: 'task-end', task: 42, status: 'ok', name: 'port 42, type ok', changes: [{ summary: 'set 42' }], hosts: { ok: 1 } };
+  assert.equal(maskDeep(event, mask, new Set(['type', 'status'])), { type: 'task-end', task: 42, status: 'ok', name: 'port ********, ******** ********', changes: [{ summary: 'set ********' }], hosts: { ok: 1 } });
+});
+
+test('a multi-line secret is masked whole and line by line; lines too short to tell apart are not', () => {
+  const key = 'line-one-of-it\r\n  line-two-of-it\n}\n';
+  assert.is(maskSecrets(`a ${key} b`, [key]), 'a ******** b');
+  assert.is(maskSecrets('>> line-two-of-it\n}', [key]), '>> ********\n}');
+  assert.is(secretDiffNote('--- /dev/null\n+++ /etc/app.env (after)\n@@ -0,0 +1 @@\n+pw=********\n'), '/etc/app.env: diff not shown (the content comes from a secret)\n');
 });
 
 test.run();

@@ -4,7 +4,7 @@
 // host that cannot be reached or fails drops out; the others go on.
 import pLimit from 'p-limit';
 import type { HostPlan, RequestBody, RunResult, WireError } from '../../protocol/agent-protocol.js';
-import { maskSecrets, RELAY_MIN_BYTES } from '../../protocol/agent-protocol.js';
+import { RELAY_MIN_BYTES } from '../../protocol/agent-protocol.js';
 import { fromWire, startAgent, type AgentStart } from '../agent/start-agent.js';
 import { skewWarning } from '../agent/clock-skew.js';
 import { ExitCode, type BerthError, type Result } from '../errors.js';
@@ -15,6 +15,8 @@ import type { EventSink, HostRecap } from './events.js';
 import { BlobRegistry } from '../blobs.js';
 import { checkExpression } from '../../lang/expressions.js';
 import { buildPlan } from './build-plan.js';
+import { maskingSink } from './mask-events.js';
+import { secretsPerHost } from './plan-secrets.js';
 import type { PlaybookShape } from './playbook-shape.js';
 import type { TagFilter } from './tags.js';
 import type { Rollout } from '../../schema/rollout.js';
@@ -79,7 +81,7 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   const secretVars = opts.secretVars ?? {};
   const secrets = Object.values(secretVars).filter((v): v is string => typeof v === 'string' && v.length > 0);
   // Every event passes through the mask before any reporter sees it.
-  const o: ApplyOptions = { ...opts, sink: secrets.length ? (e) => opts.sink(maskEvent(e, secrets)) : opts.sink };
+  const o: ApplyOptions = { ...opts, sink: secrets.length ? maskingSink(opts.sink, secrets) : opts.sink };
   const pick = targets(o);
   const recap: Record<string, HostRecap> = {};
   const all = [...new Set(pick.flat())];
@@ -162,13 +164,15 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   // Every host's plan for every play is rendered before the first task runs: a template error
   // (a variable missing for one host) is bad input, and bad input changes nothing anywhere.
   const plans = new Map<string, HostPlan>();
+  // Each host is sent the secrets its own tasks use, and no other.
+  const narrow = secretsPerHost(secretVars, blobs);
   const planErrors: Array<{ host: string; error: BerthError }> = [];
   o.playbook.plays.forEach((_, index) => {
     for (const name of pick[index]) {
       const l = live.get(name);
       if (!l) continue;
       const plan = o.planFor ? { ok: true as const, value: o.planFor(index, l.host) } : buildPlan({ ...o, extraVars: runVars, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } }, index, l.host, l.agent.hello.facts, blobs);
-      if (plan.ok) plans.set(`${index}/${name}`, plan.value);
+      if (plan.ok) plans.set(`${index}/${name}`, o.planFor ? plan.value : narrow(plan.value));
       else planErrors.push({ host: name, error: plan.error });
     }
   });
@@ -356,10 +360,6 @@ export function preflight(o: Pick<ApplyOptions, 'playbook' | 'inventory' | 'limi
     if (!m.ok) errors.push({ code: 'inventory.unknown-pattern', message: `--limit "${o.limit}" names no host or group of the inventory (${m.unknown.join(', ')})`, where: '--limit', hint: known, exit: 2 });
   }
   return errors;
-}
-
-function maskEvent<T>(e: T, secrets: string[]): T {
-  return JSON.parse(maskSecrets(JSON.stringify(e), secrets.map((s) => JSON.stringify(s).slice(1, -1)))) as T;
 }
 
 async function closeHost(l: Live): Promise<void> {
