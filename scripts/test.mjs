@@ -77,7 +77,7 @@ for (const [i, file] of files.entries()) {
   const t0 = Date.now();
   process.stdout.write(`\n=== ${rel}\n`);
   const ended = await run([process.execPath, '--import', 'tsx', '--import', recorder, file], {
-    env: { ...process.env, BERTH_TEST_FILE: rel, BERTH_TEST_RESULT: resultFile },
+    env: { ...process.env, BERTH_TEST_FILE: rel, BERTH_TEST_RESULT: resultFile, BERTH_TEST_RUNNER_PID: String(process.pid) },
   });
   let result;
   try {

@@ -130,7 +130,8 @@ export const test = recorded(uvu.test, '');
 export const suite = (name = '', state = {}) => recorded(uvu.suite(name, state), name);
 
 process.on('exit', () => {
-  if (!process.env.BERTH_TEST_RESULT) return;
+  // Only the test file's own process answers: a process it starts inherits the environment.
+  if (!process.env.BERTH_TEST_RESULT || String(process.ppid) !== process.env.BERTH_TEST_RUNNER_PID) return;
   const used = batches.filter((b) => b.queued || b.tests.length > 0);
   const out = used.map(({ suite, tests, queued, finished }) => ({ suite, tests, queued, finished }));
   writeFileSync(process.env.BERTH_TEST_RESULT, JSON.stringify({ file, batches: out, hookErrors }));
