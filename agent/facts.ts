@@ -17,7 +17,8 @@ function osRelease(): HostFacts['os'] {
       .split('\n')
       .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
       .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1], m[2].replace(/^"(.*)"$/, '$1')]),
+      // Shell syntax: either quote (the controller's facts schema refuses a stray one).
+      .map((m) => [m[1], m[2].replace(/^"(.*)"$|^'(.*)'$/, '$1$2')]),
   );
   const like = `${kv.ID ?? ''} ${kv.ID_LIKE ?? ''}`;
   const family = /debian|ubuntu/.test(like) ? 'debian' : /rhel|fedora|centos/.test(like) ? 'redhat' : /alpine/.test(like) ? 'alpine' : 'unknown';

@@ -29,27 +29,12 @@ export interface WireError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Facts: sent by the agent inside its hello, so facts cost no round trip of their own.
+// Facts: sent by the agent inside its hello, so facts cost no round trip of their own. Their
+// schema (host-facts.ts) is what the controller accepts from a host.
 
-export interface HostFacts {
-  hostname: string;
-  os: { id: string; version: string; name: string; family: 'debian' | 'redhat' | 'alpine' | 'unknown' };
-  arch: string;
-  kernel: string;
-  cpus: number;
-  memoryBytes: number;
-  disk: { path: string; totalBytes: number; freeBytes: number };
-  init: 'systemd' | 'openrc' | 'none' | 'unknown';
-  user: { name: string; uid: number };
-  node: string;
-  runtime: { installed: boolean; engine?: 'docker'; version?: string; running?: boolean };
-  /** Containers carrying berth's labels, as the runtime reports them (empty without a runtime). */
-  containers: Array<{ id: string; name: string; service: string; release?: string; state: string }>;
-  /** IDs (sha256:...) of the images the runtime has: an image shipped from the controller is not saved again for a host that has it. */
-  images?: string[];
-  /** Clock of the host, to spot skew. */
-  time: string;
-}
+import type { HostFacts } from './host-facts.js';
+
+export type { HostFacts };
 
 // ---------------------------------------------------------------------------------------------
 // Plans: the controller renders a host's whole plan and sends it in one frame.

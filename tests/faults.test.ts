@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { agentArtifact } from '../controller/agent/artifacts.js';
 import { startAgent } from '../controller/agent/start-agent.js';
 import type { HostTransport } from '../controller/transport.js';
-import { PROTOCOL_VERSION, READY_MARKER, encodeFrame } from '../protocol/agent-protocol.js';
+import { PROTOCOL_VERSION, READY_MARKER, encodeFrame, type HostFacts } from '../protocol/agent-protocol.js';
 import { formatError } from '../controller/errors.js';
 import { ensureTools } from '../providers/lab/apt-tools.js';
 import { networkName } from '../providers/lab/names.js';
@@ -70,6 +70,23 @@ test.before(async () => {
   if (warm.code !== 0) throw new Error(`warm-up apply failed: ${warm.stderr}${warm.stdout.slice(-2000)}`);
 });
 
+/** Facts a host could send (the controller checks them against their schema at hello). */
+const FAKE_FACTS: HostFacts = {
+  hostname: 'busy',
+  os: { id: 'debian', version: '12', name: 'Debian GNU/Linux 12 (bookworm)', family: 'debian' },
+  arch: 'x86_64',
+  kernel: '6.1.0-18-amd64',
+  cpus: 2,
+  memoryBytes: 1 << 30,
+  disk: { path: '/', totalBytes: 1 << 30, freeBytes: 1 << 29 },
+  init: 'systemd',
+  user: { name: 'root', uid: 0 },
+  node: '20.11.1',
+  runtime: { installed: false, running: false },
+  containers: [],
+  time: new Date().toISOString(),
+};
+
 test('a hello that arrives in the same read as the ready marker is not lost (a busy controller)', async () => {
   // Under load ssh2 hands over several chunks in one read loop; the hello used to be emitted
   // while no listener was attached, and that host's start then waited forever.
@@ -81,7 +98,7 @@ test('a hello that arrives in the same read as the ready marker is not lost (a b
       const nonce = /exec "\$N" "\$A" ([0-9a-f]+)/.exec(cmd)![1];
       const stdout = new PassThrough();
       stdout.push(`${READY_MARKER} ${nonce}\n`);
-      stdout.push(encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, agentSha256: agentArtifact().sha256, pid: 1, facts: {} as never }));
+      stdout.push(encodeFrame({ t: 'hello', protocol: PROTOCOL_VERSION, agentSha256: agentArtifact().sha256, pid: 1, facts: FAKE_FACTS }));
       return { ok: true, value: { stdout, stderr: new PassThrough(), write: () => true, end() {}, onExit() {}, close() {} } };
     },
   };

@@ -14,6 +14,7 @@ import {
 } from '../../protocol/agent-protocol.js';
 import { constants as osConstants } from 'node:os';
 import type { BlobRegistry } from '../blobs.js';
+import { checkFacts } from './check-facts.js';
 import type { RelayBroker } from '../relay/broker.js';
 import type { RemoteChannel } from '../transport.js';
 
@@ -110,6 +111,10 @@ export class AgentClient {
         if (f.protocol !== PROTOCOL_VERSION) {
           return this.fail({ code: 'agent.protocol-mismatch', message: `the agent speaks protocol ${f.protocol}, this controller ${PROTOCOL_VERSION}` });
         }
+        // Facts feed templates (and so paths on this machine): a host that fails their schema
+        // is failed here, before any of it is kept.
+        const facts = checkFacts(f.facts);
+        if (!facts.ok) return this.fail(facts.error);
         this.hello = f;
         this.helloAt = Date.now();
         for (const w of this.helloWaiters.splice(0)) w({ ok: true, hello: f });

@@ -107,6 +107,11 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
         const agent = await startAgent(transport.value, { become: host.connection.become === true, host: name });
         if (!agent.ok) {
           transport.value.close();
+          // Facts that fail their schema come from a broken or compromised host, not the network.
+          if (agent.error.code === 'agent.bad-facts') {
+            recap[name].failed += 1;
+            return o.sink({ type: 'host-failed', host: name, error: agent.error });
+          }
           return unreachable(name, agent.error);
         }
         agent.value.client.onLost((e) => hostLost(name, e));

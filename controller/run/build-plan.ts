@@ -7,6 +7,7 @@ import type { BlobRegistry } from '../blobs.js';
 import { err, ok, type BerthError, type Result } from '../errors.js';
 import type { ResolvedHost, ResolvedInventory } from '../inventory/resolve.js';
 import { prepares } from '../prepare/registry.js';
+import { checkSourcePaths, taskSourceKeys } from '../prepare/source-paths.js';
 import { planServices } from '../services/plan-services.js';
 import { taskModule, taskName, type PlaybookShape, type TaskShape } from './playbook-shape.js';
 import { renderValue, templateContext, type RenderScope } from './render.js';
@@ -56,6 +57,8 @@ export function buildPlan(o: PlanInput, playIndex: number, host: ResolvedHost, f
         const prepare = prepares[module];
         let params = rendered.value.value;
         if (prepare && !rendered.value.deferred) {
+          const sources = checkSourcePaths(taskSourceKeys[module] ?? [], task[module], params, dirname(o.playbookPath), (k) => o.where(['plays', playIndex, key, i, module, ...k]));
+          if (!sources.ok) return sources;
           const p = prepare(params, { blobs, baseDir: dirname(o.playbookPath), scope: { ...scope, facts }, where });
           if (!p.ok) return p;
           params = p.value;

@@ -15,6 +15,7 @@ import { renderValue, type RenderScope } from '../run/render.js';
 import type { Rollout } from '../../schema/rollout.js';
 import { selectedByTags, type TagFilter } from '../run/tags.js';
 import { playServices } from './play-services.js';
+import { checkSourcePaths, serviceSourceKeys } from '../prepare/source-paths.js';
 import { projectName } from './project.js';
 import { dependencyOrder, normalizeService, qualifier, strings, type NormalizedService } from './service.js';
 import { prepareServiceBuild } from './service-build.js';
@@ -60,6 +61,8 @@ export function planServices(o: ServicePlanInput, playIndex: number, host: Resol
     const rendered = renderValue(services[name], scope, where(name));
     if (!rendered.ok) return rendered;
     const svc = rendered.value.value as Service;
+    const sources = checkSourcePaths(serviceSourceKeys, services[name], svc, baseDir, (key) => where(name, key));
+    if (!sources.ok) return sources;
     if (svc.profiles?.length && !svc.profiles.some((p) => profiles.has(p))) continue;
     const r = normalizeService(name, svc, { project, baseDir, services: new Set(names), defaultWaitMs, rollout: (play as { rollout?: Rollout }).rollout, origin: runOrigin(o.playbookPath) });
     if (!r.ok) return err({ code: 'service.spec', message: `service ${name}: ${r.problem.message}`, where: where(name, r.problem.key), hint: r.problem.hint, exit: 2 });
