@@ -91,7 +91,7 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
   }
 
   if (task.when !== undefined) {
-    const cond = (await expressions()).evaluate(task.when, vars());
+    const cond = (await expressions()).evaluateCondition(task.when, vars());
     if (!cond.ok) return end('failed', [], `when: ${cond.message}`);
     if (!cond.value) return end('skipped', []);
   }
@@ -157,18 +157,19 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
   // Operators' overrides, evaluated against this task's result (Ansible's changed_when/failed_when).
   const withResult = () => ({ ...vars(), result: { ...data, changed: status === 'changed', failed: status === 'failed' } });
   if (task.failedWhen !== undefined && !plan.check) {
-    const f = (await expressions()).evaluate(task.failedWhen, withResult());
+    const { evaluateCondition, conditionText } = await expressions();
+    const f = evaluateCondition(task.failedWhen, withResult());
     if (!f.ok) return end('failed', reports, `failed_when: ${f.message}`, data);
     if (f.value && status !== 'failed') {
       status = 'failed';
-      message = `failed_when matched (${String(task.failedWhen)})`;
+      message = `failed_when matched (${conditionText(task.failedWhen)})`;
     } else if (!f.value && status === 'failed') {
       status = reports.length ? 'changed' : 'ok';
       message = undefined;
     }
   }
   if (task.changedWhen !== undefined && status !== 'failed') {
-    const c = (await expressions()).evaluate(task.changedWhen, withResult());
+    const c = (await expressions()).evaluateCondition(task.changedWhen, withResult());
     if (!c.ok) return end('failed', reports, `changed_when: ${c.message}`, data);
     status = c.value ? 'changed' : 'ok';
   }

@@ -22,6 +22,9 @@ jexl.addTransform('trim', (v) => String(v).trim());
 
 const compiled = new Map<string, ReturnType<typeof jexl.compile>>();
 
+/** What a playbook may write for a condition: an expression, true/false, or a list of expressions that must all hold (as in Ansible). */
+export type Condition = string | boolean | string[];
+
 export type ExprResult = { ok: true; value: unknown } | { ok: false; message: string };
 
 function compile(expr: string): { ok: true; fn: ReturnType<typeof jexl.compile> } | { ok: false; message: string } {
@@ -40,7 +43,41 @@ function compile(expr: string): { ok: true; fn: ReturnType<typeof jexl.compile> 
 /** Syntax only: used before connecting, so a typo is bad input, not a failure on every host. */
 export function checkExpression(expr: string): string | undefined {
   const c = compile(expr);
-  return c.ok ? undefined : c.message;
+  return c.ok ? unclosed(expr) : c.message;
+}
+
+/** jexl's parser accepts `(a == 1` as if it were closed; a person meant something else. */
+function unclosed(expr: string): string | undefined {
+  const open: string[] = [];
+  const pairs: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
+  for (let i = 0; i < expr.length; i++) {
+    const ch = expr[i];
+    if (ch === '"' || ch === "'") {
+      for (i++; i < expr.length && expr[i] !== ch; i++) if (expr[i] === '\\') i++;
+    } else if (ch === '(' || ch === '[' || ch === '{') open.push(ch);
+    else if (ch in pairs && open.pop() !== pairs[ch]) return `"${ch}" closes nothing in expression: ${expr}`;
+  }
+  return open.length ? `"${open[open.length - 1]}" is never closed in expression: ${expr}` : undefined;
+}
+
+/** Each expression of a condition, with its index in the list (undefined for the single form). */
+export function conditionParts(cond: Condition): { expr: string | boolean; index?: number }[] {
+  return Array.isArray(cond) ? cond.map((expr, index) => ({ expr, index })) : [{ expr: cond }];
+}
+
+/** A condition as one line for messages: a list reads as its expressions joined by `and`. */
+export const conditionText = (cond: Condition): string => (Array.isArray(cond) ? cond.map((c) => `(${c})`).join(' and ') : String(cond));
+
+/**
+ * A condition's truth: a list holds when every expression holds, evaluated in order and stopping
+ * at the first that does not (so a later one may rely on an earlier, as `x|defined`, `x > 1`).
+ */
+export function evaluateCondition(cond: Condition, context: object): ExprResult {
+  for (const { expr } of conditionParts(cond)) {
+    const r = evaluate(expr, context);
+    if (!r.ok || !r.value) return r;
+  }
+  return { ok: true, value: true };
 }
 
 export function evaluate(expr: string | boolean, context: object): ExprResult {

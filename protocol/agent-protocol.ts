@@ -51,16 +51,19 @@ export interface PlannedTask {
   ignoreErrors?: boolean;
   /** Names of handlers to notify when this task changed something. */
   notify?: string[];
-  /** Condition (an expression over vars, facts and registered results); false -> skipped. */
-  when?: string;
+  /**
+   * Condition (an expression over vars, facts and registered results, true/false, or a list of
+   * expressions that must all hold); false -> skipped.
+   */
+  when?: string | boolean | string[];
   /** Name under which this task's result is kept for later tasks of the play. */
   register?: string;
   /** With a loop: append this item's result to `<register>.results` instead of replacing it. */
   registerItem?: boolean;
-  /** Overrides the change status: an expression over `result` (and vars), or a fixed value. */
-  changedWhen?: string | boolean;
+  /** Overrides the change status: an expression over `result` (and vars), a fixed value, or a list that must all hold. */
+  changedWhen?: string | boolean | string[];
   /** Overrides the failure status, like changedWhen. */
-  failedWhen?: string | boolean;
+  failedWhen?: string | boolean | string[];
   /** Vars of this task alone (task vars, the loop item), on top of the plan's vars. */
   vars?: Record<string, unknown>;
   /**

@@ -1,11 +1,13 @@
-// What the playbook schema cannot say: one module per task, notify naming a handler of the play,
-// services referring to services that exist, a health check with one probe. Runs on whatever
-// parsed, even when the schema failed, so a person sees every mistake in one run.
+// What the playbook schema cannot say: one module per task, conditions that parse, notify naming
+// a handler of the play, services referring to services that exist, a health check with one
+// probe. Runs on whatever parsed, even when the schema failed, so a person sees every mistake in
+// one run.
 import { parseSchedule } from '../../lang/cron.js';
 import { moduleNames } from '../../modules/registry.js';
 import { Handler } from '../../schema/task.js';
 import type { DocPath } from './path.js';
 import type { Finding } from './problems.js';
+import { checkConditions } from './conditions.js';
 import { checkHostPatterns } from './host-patterns.js';
 import { checkInventory } from './semantic-inventory.js';
 import { asList, asRecord, entries, isTemplate, oneOrMany } from './shape.js';
@@ -51,7 +53,7 @@ function checkPlay(play: Record<string, unknown>, at: DocPath, services: Set<str
       const step = asRecord(t);
       const stepAt: DocPath = [...at, list, j];
       // With a Compose file the service names are only known once it is read (at apply).
-      found.push(...moduleCount(step, stepAt), ...(play.compose ? [] : notifyTargets(step, stepAt, topics)));
+      found.push(...moduleCount(step, stepAt), ...checkConditions(step, stepAt), ...(play.compose ? [] : notifyTargets(step, stepAt, topics)));
     });
   }
   found.push(...checkServices(asRecord(play.services), [...at, 'services']));

@@ -13,7 +13,7 @@ import type { ResolvedHost, ResolvedInventory } from '../inventory/resolve.js';
 import type { HostTransport } from '../transport.js';
 import type { EventSink, HostRecap } from './events.js';
 import { BlobRegistry } from '../blobs.js';
-import { checkExpression } from '../../lang/expressions.js';
+import { checkConditions } from '../load/conditions.js';
 import { buildPlan } from './build-plan.js';
 import { maskingSink } from './mask-events.js';
 import { secretsPerHost } from './plan-secrets.js';
@@ -346,12 +346,7 @@ export function preflight(o: Pick<ApplyOptions, 'playbook' | 'inventory' | 'limi
   o.playbook.plays.forEach((p, i) => {
     for (const key of ['tasks', 'handlers'] as const) {
       (p[key] ?? []).forEach((t, j) => {
-        for (const cond of ['when', 'changed_when', 'failed_when'] as const) {
-          const expr = t[cond];
-          if (typeof expr !== 'string') continue;
-          const problem = checkExpression(expr);
-          if (problem) errors.push({ code: 'task.expression', message: `${cond}: ${problem}`, where: o.where(['plays', i, key, j, cond]), hint: 'conditions are expressions such as `result.rc == 0 and "web" in group_names`', exit: 2 });
-        }
+        for (const f of checkConditions(t, ['plays', i, key, j])) errors.push({ code: f.code, message: f.message, where: o.where([...f.path]), hint: f.hint, exit: 2 });
       });
     }
   });

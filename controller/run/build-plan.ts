@@ -2,6 +2,7 @@
 // expanded, tags applied, controller-side inputs (files, templates) turned into content hashes.
 // The result is sent to the agent whole, in one message.
 import { dirname } from 'node:path';
+import type { Condition } from '../../lang/expressions.js';
 import type { HostFacts, HostPlan, PlannedTask } from '../../protocol/agent-protocol.js';
 import type { BlobRegistry } from '../blobs.js';
 import { err, ok, type BerthError, type Result } from '../errors.js';
@@ -73,11 +74,11 @@ export function buildPlan(o: PlanInput, playIndex: number, host: ResolvedHost, f
           deferred: rendered.value.deferred || undefined,
           ignoreErrors: task.ignore_errors === true || undefined,
           notify: task.notify === undefined ? undefined : Array.isArray(task.notify) ? task.notify : [task.notify],
-          when: typeof task.when === 'string' || typeof task.when === 'boolean' ? String(task.when) : undefined,
+          when: condition(task.when),
           register: typeof task.register === 'string' ? task.register : undefined,
           registerItem: items.value && task.register ? true : undefined,
-          changedWhen: task.changed_when as string | boolean | undefined,
-          failedWhen: task.failed_when as string | boolean | undefined,
+          changedWhen: condition(task.changed_when),
+          failedWhen: condition(task.failed_when),
           noLog: task.no_log === true || undefined,
           become: (task.become ?? play.become) === true || undefined,
           vars: Object.keys(taskVars).length || items.value ? { ...taskVars, ...extra, ...(items.value ? { __loop_var: loopVar } : {}), ...o.extraVars } : undefined,
@@ -122,6 +123,9 @@ const badLoop = (where: string, what: string, why: string): BerthError => ({
   hint: 'loop takes a list, or "{{ name }}" of a variable that holds a list',
   exit: 2,
 });
+
+/** A validated condition as the agent takes it; the schema allows nothing else. */
+const condition = (c: unknown): Condition | undefined => (typeof c === 'string' || typeof c === 'boolean' || Array.isArray(c) ? (c as Condition) : undefined);
 
 const tagList = (t: unknown): string[] => (Array.isArray(t) ? t.map(String) : typeof t === 'string' ? [t] : []);
 const brief = (v: unknown) => {
