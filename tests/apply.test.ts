@@ -1,6 +1,7 @@
-// `berth apply` end to end over real SSH on lab hosts (real sshd, hosts with no Node): the agent
-// is pushed once and reused, a corrupted agent is replaced, an unreachable host is reported
-// while the others go on, become through sudo, Ctrl-C, and bad input that connects nowhere.
+// `berth apply` end to end over real SSH on lab hosts (real sshd; h1-h3 with no Node, h4 with
+// Debian's nodejs, Node 18, which runs the agent there): the agent is pushed once and reused, a
+// corrupted agent is replaced, an unreachable host is reported while the others go on, become
+// through sudo, Ctrl-C, and bad input that connects nowhere.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -25,23 +26,28 @@ function playbook(name: string, yaml: string): string {
 const ready = (r: Run): Record<string, Ev> => Object.fromEntries(r.events.filter((e) => e.type === 'host-ready').map((e) => [e.host, e]));
 
 test.before(async () => {
-  lab = await startLab({ name: 'apply', hosts: 3 });
+  lab = await startLab({ name: 'apply', hosts: 4, node: { h4: 'debian' } });
 });
 
-test('a host without Node gets one pushed with the agent; the second run uploads 0 bytes', async () => {
+test('a host without Node gets one pushed with the agent, one with Node 18 only the agent; the second run uploads 0 bytes', async () => {
   assert.is(ssh(lab.hosts[0], 'command -v node || echo none'), 'none', 'lab hosts start without node');
+  assert.is(ssh(lab.hosts[3], 'command -v node'), '/usr/bin/node', "h4 has Debian's nodejs");
   const pb = playbook('hello', 'name: hello\nplays:\n  - hosts: all\n    tasks:\n      - command: [uname, -n]\n');
   const first = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
   assert.is(first.code, 0, first.stderr + first.stdout);
   const r1 = ready(first);
-  assert.equal(Object.keys(r1).sort(), ['h1', 'h2', 'h3']);
-  for (const e of Object.values(r1)) {
+  assert.equal(Object.keys(r1).sort(), ['h1', 'h2', 'h3', 'h4']);
+  for (const e of [r1.h1, r1.h2, r1.h3]) {
     assert.equal(e.pushed, { agent: true, node: true });
     assert.ok(e.uploadedBytes > agentArtifact().bytes.length);
   }
+  assert.equal(r1.h4.pushed, { agent: true, node: false });
+  assert.is(r1.h4.uploadedBytes, agentArtifact().bytes.length);
+  assert.match(r1.h4.node, /^18\./);
   assert.match(ssh(lab.hosts[1], 'ls /var/lib/berth/node/*/node'), /\/var\/lib\/berth\/node\/[0-9a-f]{64}\/node/);
+  assert.is(ssh(lab.hosts[3], 'ls /var/lib/berth'), 'agent', 'no runtime pushed to h4');
   const outputs = first.events.filter((e) => e.type === 'output').map((e) => `${e.host}:${e.line}`).sort();
-  assert.equal(outputs, ['h1:h1', 'h2:h2', 'h3:h3']);
+  assert.equal(outputs, ['h1:h1', 'h2:h2', 'h3:h3', 'h4:h4']);
 
   const second = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
   assert.is(second.code, 0);
@@ -108,22 +114,26 @@ test('a task failing on one host stops that host only (exit 1)', async () => {
   assert.is(ssh(lab.hosts[1], 'test -f /tmp/after-fail && echo yes || echo no'), 'no');
 });
 
-test('a non-root user runs the agent in its home, or as root through sudo with become', async () => {
+test('a non-root user runs the agent in its home, or as root through sudo with become (on either Node)', async () => {
   const inv = join(lab.dir, 'as-berth.yml');
   const h = lab.hosts[2];
+  const h4 = lab.hosts[3];
   writeFileSync(inv, [
     `ssh: { user: berth, key: ${lab.keyPath}, known_hosts: ${lab.knownHostsPath} }`,
     'hosts:',
     `  plain: { address: 127.0.0.1, port: ${h.port} }`,
     `  sudo: { address: 127.0.0.1, port: ${h.port}, become: true }`,
+    `  plain18: { address: 127.0.0.1, port: ${h4.port} }`,
+    `  sudo18: { address: 127.0.0.1, port: ${h4.port}, become: true }`,
     '',
   ].join('\n'));
   const pb = playbook('whoami', 'name: whoami\nplays:\n  - hosts: all\n    tasks:\n      - command: [id, -un]\n');
   const r = await berth(['apply', pb, '-i', inv, '--json']);
   assert.is(r.code, 0, r.stderr + r.stdout);
   const out = Object.fromEntries(r.events.filter((e) => e.type === 'output').map((e) => [e.host, e.line]));
-  assert.equal(out, { plain: 'berth', sudo: 'root' });
+  assert.equal(out, { plain: 'berth', sudo: 'root', plain18: 'berth', sudo18: 'root' });
   assert.match(ssh(h, 'ls ~/.berth/agent', 'berth'), /\.mjs/);
+  assert.is(ssh(h4, 'ls ~/.berth', 'berth'), 'agent', 'the non-root agent on h4 runs on /usr/bin/node: no runtime in its home');
 });
 
 test('secrets from the environment are used on the host and masked in every event; a missing one is bad input', async () => {
@@ -160,8 +170,8 @@ test('a task that needs root on a host whose agent is not root fails clearly, be
   assert.is(ssh(lab.hosts[2], 'test -e /root/should-not-exist && echo yes || echo no'), 'no');
 });
 
-test('10 000 events cross the SSH channel complete and in order', async () => {
-  const h = lab.hosts[0];
+for (const i of [0, 3]) test(`10 000 events cross the SSH channel complete and in order (h${i + 1}: ${i ? "Debian's Node 18" : "berth's runtime"})`, async () => {
+  const h = lab.hosts[i]!;
   const target = resolveTarget({ name: h.name, address: h.address, port: h.port, user: 'root', key: lab.keyPath, known_hosts: lab.knownHostsPath });
   if (!target.ok) return assert.unreachable(target.error.message);
   const session = await connect(target.value);
