@@ -59,6 +59,7 @@ export async function runApply(playbookPath: string, flags: ApplyFlags, override
   // Opened only now: bad input above is reported without loading the live view.
   const reporter = await openReporter(flags);
   const sink = reporter.sink;
+  for (const w of loaded.value.warnings) sink({ type: 'warning', code: w.code, message: w.where ? `${w.where}: ${w.message}` : w.message, hint: w.hint });
   const pool = createSshPool({ acceptNewHostKeys: flags.acceptNewHostKeys ? true : undefined });
   const targetOf = (host: ResolvedHost): InventoryHost => {
     const jump = host.jumpHost ? inventory.byName.get(host.jumpHost) : undefined;

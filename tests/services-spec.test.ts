@@ -3,7 +3,7 @@
 // dependency order; a Compose file imported with `compose:`. Pure controller code, no hosts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadComposeFile } from '../controller/services/compose-file.js';
+import { loadCompose } from '../controller/compose/load.js';
 import { normalizeContainer, type ContainerContext, type ContainerInput } from '../controller/services/container.js';
 import { parseEnvFile } from '../controller/services/env.js';
 import { parsePort } from '../controller/services/ports.js';
@@ -211,8 +211,18 @@ test('project names are what Docker accepts in names', () => {
   assert.is(projectName(undefined, '/x/site.yml'), 'site');
 });
 
+const loadComposeFile = (path: string) =>
+  loadCompose({
+    path,
+    baseDir: fixtures,
+    shownDir: fixtures,
+    vars: {},
+    env: {},
+    atReference: (code, message, hint) => ({ code, message, hint, where: 'playbook.yml:3:5', exit: 2, file: 'playbook.yml', line: 3, col: 5 }),
+  });
+
 test('compose: a Compose file\'s services, networks and volumes; links become aliases and dependencies', () => {
-  const r = loadComposeFile('stack.yml', fixtures, 'playbook.yml:3:5');
+  const r = loadComposeFile('stack.yml');
   if (!r.ok) throw new Error(r.error.map((e) => `${e.where}: ${e.message}`).join('\n'));
   const c = r.value;
   assert.equal(Object.keys(c.services), ['web', 'cache']);
@@ -226,18 +236,18 @@ test('compose: a Compose file\'s services, networks and volumes; links become al
 });
 
 test('compose: each unsupported key is an error at its own line, with a hint', () => {
-  const r = loadComposeFile('unsupported.yml', fixtures, 'playbook.yml:3:5');
+  const r = loadComposeFile('unsupported.yml');
   assert.ok(!r.ok);
   if (r.ok) return;
   const lines = r.error.map((e) => `${e.where?.replace(/^.*\//, '')} ${e.message}`);
   assert.equal(lines, [
-    'unsupported.yml:6:1 Compose key "secrets" is not supported by berth',
-    'unsupported.yml:4:5 service web: Compose key "secrets" is not supported by berth',
-    'unsupported.yml:5:5 service web: Compose key "scale" is not supported by berth',
+    'unsupported.yml:6:1 Compose key "secrets" at the top level is not supported by berth',
+    'unsupported.yml:4:5 Compose key "secrets" in services.web is not supported by berth',
+    'unsupported.yml:5:5 Compose key "scale" in services.web is not supported by berth',
   ]);
-  assert.match(r.error[2].hint ?? '', /replicas: N/);
-  const missing = loadComposeFile('nope.yml', fixtures, 'playbook.yml:3:5');
-  assert.ok(!missing.ok && /cannot read nope\.yml: no such file/.test(missing.error[0].message) && missing.error[0].where === 'playbook.yml:3:5');
+  assert.match(r.error[2].hint ?? '', /deploy: \{ replicas: N \}/);
+  const missing = loadComposeFile('nope.yml');
+  assert.ok(!missing.ok && /compose: "nope\.yml" does not exist/.test(missing.error[0].message) && missing.error[0].where === 'playbook.yml:3:5');
 });
 
 test.run();

@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../controller/errors.js';
 import { action } from '../run-action.js';
 
-import type { LoadError, LoadedDocument } from '../../controller/load/index.js';
+import type { PlaybookCompose } from '../../controller/compose/playbook.js';
+import type { LoadError, LoadedDocument, LoadedPlaybook } from '../../controller/load/index.js';
 
 type Loader = typeof import('../../controller/load/index.js');
 
@@ -23,6 +24,11 @@ export function registerValidate(program: Command): void {
 export async function validateFiles(files: string[]): Promise<number> {
   // Loaded here, not at the top: other commands should not pay for ajv and the schemas.
   const load: Loader = await import('../../controller/load/index.js');
+  const { loadPlaybookCompose } = await import('../../controller/compose/playbook.js');
+  const composeOf = (pb: LoadedPlaybook): PlaybookCompose | undefined => {
+    const r = loadPlaybookCompose(pb.source, pb.data, pb.dir);
+    return r.ok ? r.value : undefined;
+  };
   const done = new Set<string>();
   let failed = false;
   const report = (errors: LoadError[]) => {
@@ -52,7 +58,12 @@ export async function validateFiles(files: string[]): Promise<number> {
       }
     }
     if (own.length) report(own);
-    else if (r.ok) lines.unshift(`${file}: ok (${summary(r.value)})`);
+    else if (r.ok) {
+      // The Compose files were checked with the playbook; what they warn about is said, and their services counted.
+      const compose = r.value.kind === 'playbook' ? composeOf(r.value) : undefined;
+      for (const w of compose?.warnings ?? []) process.stderr.write(`${load.formatProblem({ ...w, message: `warning: ${w.message}` })}\n`);
+      lines.unshift(`${file}: ok (${summary(r.value, compose)})`);
+    }
     if (invErrors.length) report(invErrors);
     for (const line of lines) process.stdout.write(`${line}\n`);
   }
@@ -61,12 +72,13 @@ export async function validateFiles(files: string[]): Promise<number> {
 
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-function summary(doc: LoadedDocument): string {
+function summary(doc: LoadedDocument, compose?: PlaybookCompose): string {
   if (doc.kind === 'inventory') {
     return `inventory: ${count(Object.keys(doc.data.hosts ?? {}).length, 'host')}, ${count(Object.keys(doc.data.groups ?? {}).length, 'group')}`;
   }
   const plays = doc.data.plays;
   const tasks = plays.reduce((n, p) => n + (p.tasks?.length ?? 0), 0);
-  const services = plays.reduce((n, p) => n + Object.keys(p.services ?? {}).length, 0);
+  const imported = [...(compose?.plays.values() ?? [])].reduce((n, c) => n + Object.keys(c.services).length, 0);
+  const services = plays.reduce((n, p) => n + Object.keys(p.services ?? {}).length, imported);
   return `${count(plays.length, 'play')}, ${count(tasks, 'task')}, ${count(services, 'service')}`;
 }

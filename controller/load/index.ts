@@ -8,6 +8,7 @@ import { Inventory } from '../../schema/inventory.js';
 import { Playbook } from '../../schema/playbook.js';
 import { err, ok, type Result } from '../errors.js';
 import { analyze, checkStage, parseStage, type Parsed } from './analyze.js';
+import { checkComposeFiles } from '../compose/playbook.js';
 import { checkReferencedFiles } from './files.js';
 import { fromText, type DocPath } from './path.js';
 import { fileError, locate, readProblem, sortProblems, type Finding, type LoadError } from './problems.js';
@@ -90,7 +91,7 @@ function parseAs(text: string, file: string, expect?: 'playbook' | 'inventory'):
   }
   const problems = [...errors, ...checkStage(parsed, kind, semanticFor(kind))];
   // Files are checked even when the schema failed: a wrong path is one more thing to fix now.
-  if (kind === 'playbook') problems.push(...checkReferencedFiles(parsed.source, parsed.data, dirname(resolvePath(file))));
+  if (kind === 'playbook') problems.push(...checkReferencedFiles(parsed.source, parsed.data, dirname(resolvePath(file))), ...checkComposeFiles(parsed.source, parsed.data, dirname(resolvePath(file))));
   if (problems.length) return err(sortProblems(problems));
   return ok(kind === 'playbook' ? loaded<'playbook', Playbook>('playbook', file, parsed, Playbook) : loaded<'inventory', Inventory>('inventory', file, parsed, Inventory));
 }

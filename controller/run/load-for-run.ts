@@ -1,8 +1,10 @@
 // What a run needs from the loader: the validated playbook (with vars_files merged in, by the
-// documented precedence) and a way to point at any place in it.
+// documented precedence, and each play's Compose file read), a way to point at any place in it,
+// and what the loader warned about.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
+import { attachCompose, loadPlaybookCompose } from '../compose/playbook.js';
 import { loadInventory, loadPlaybook } from '../load/index.js';
 import { badInput, err, ok, type BerthError, type Result } from '../errors.js';
 import type { InventoryDoc } from '../inventory/resolve.js';
@@ -15,6 +17,8 @@ export interface LoadedForRun {
   path: string;
   doc: PlaybookShape & { inventory?: unknown; name?: string };
   where: (path: Array<string | number>) => string;
+  /** Said once before the run (a Compose variable that is not set, ...); they do not stop it. */
+  warnings: BerthError[];
 }
 
 export function loadForRun(file: string): Result<LoadedForRun, BerthError[]> {
@@ -48,7 +52,12 @@ export function loadForRun(file: string): Result<LoadedForRun, BerthError[]> {
     if (play.vars_files) play.vars = { ...(play.vars ?? {}), ...readVars(play.vars_files, ['plays', i, 'vars_files']) };
   });
   if (problems.length) return err(problems);
-  return ok({ path: resolve(pb.file), doc, where: (p) => pb.where(p) });
+  const compose = loadPlaybookCompose(pb.source, pb.data, pb.dir);
+  if (!compose.ok) return compose;
+  attachCompose(doc.plays, compose.value);
+  // A Compose file's top-level name: names the project when the playbook does not.
+  if (doc.name === undefined && compose.value.name !== undefined) doc.name = compose.value.name;
+  return ok({ path: resolve(pb.file), doc, where: (p) => pb.where(p), warnings: compose.value.warnings });
 }
 
 export function loadInventoryForRun(file: string): Result<InventoryDoc, BerthError[]> {

@@ -58,7 +58,8 @@ export function planServices(o: ServicePlanInput, playIndex: number, host: Resol
   const defaultWaitMs = durationMs((play as { rollout?: { healthy_deadline?: string | number } }).rollout?.healthy_deadline) ?? DEFAULT_WAIT_MS;
   const normalized = new Map<string, NormalizedService>();
   for (const name of names) {
-    const rendered = renderValue(services[name], scope, where(name));
+    // A Compose file's values are final: `{{ }}` in them is text, not a berth template.
+    const rendered = found.value.literal.has(name) ? ok({ value: services[name] }) : renderValue(services[name], scope, where(name));
     if (!rendered.ok) return rendered;
     const svc = rendered.value.value as Service;
     const sources = checkSourcePaths(serviceSourceKeys, services[name], svc, baseDir, (key) => where(name, key));
