@@ -110,10 +110,14 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
   // Services arrive as tasks of internal modules (agent/services/), planned from `services:`.
   const mod = (modules as Record<string, BerthModule>)[task.module] ?? (await import('./services/modules.js')).serviceModules[task.module];
   if (!mod) return end('failed', [], `this agent has no module "${task.module}"`);
+  const settings = task.becomeUser !== undefined || task.environment !== undefined ? await (await import('./task-settings.js')).taskSettings(task, mod, ctl.facts, vars) : { ok: true as const };
+  if (!settings.ok) return end('failed', [], settings.message);
   const ctx: ModuleContext = {
     facts: ctl.facts,
     check: plan.check,
     diff: plan.diff,
+    env: settings.env,
+    runAs: settings.runAs,
     signal: ctl.signal,
     blob: ctl.blob,
     blobStream: ctl.blobStream,

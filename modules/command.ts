@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { split as shlexSplit } from 'shlex';
 import { converged, defineModule, failed, type ApplyResult, type ModuleContext, type PlanResult } from './contract.js';
+import { asUser, userEnv } from './lib/run-as.js';
 
 const Options = Type.Object(
   {
@@ -42,6 +43,7 @@ export function toArgv(p: CommandParams): { argv: string[]; opts: Static<typeof 
 export const command = defineModule({
   name: 'command',
   schema: commandSchema,
+  becomeUser: true,
   async plan(params, ctx) {
     const words = toArgv(params);
     if ('error' in words) return failed('command.quoting', `${words.error}: close the quote, or give the command as a list: [program, arg, ...]`);
@@ -68,16 +70,20 @@ export function planRun(
   };
 }
 
-/** Runs a child with its own pipes (never the agent's stdout, which carries the protocol). */
+/**
+ * Runs a child with its own pipes (never the agent's stdout, which carries the protocol), in the
+ * task's environment (the module's own variables win), as the task's become_user if it has one.
+ */
 export function runArgv(
   argv: string[],
   opts: { chdir?: string; env?: Record<string, string>; stdin?: string },
   ctx: ModuleContext,
 ): Promise<ApplyResult> {
+  const run = ctx.runAs ? asUser(ctx.runAs, argv) : argv;
   return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), {
+    const child = spawn(run[0], run.slice(1), {
       cwd: opts.chdir,
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, ...(ctx.runAs ? userEnv(ctx.runAs) : {}), ...ctx.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
       signal: ctx.signal,
     });

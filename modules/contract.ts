@@ -6,11 +6,16 @@
 import type { Readable } from 'node:stream';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { HostFacts, WireError } from '../protocol/agent-protocol.js';
+import type { RunAs } from './lib/run-as.js';
 
 export interface ModuleContext {
   facts: HostFacts;
   check: boolean;
   diff: boolean;
+  /** The task's `environment` (play and task): every program the module runs gets it. */
+  env?: Record<string, string>;
+  /** The task's `become_user`, for modules that declare `becomeUser`: their program runs as this user. */
+  runAs?: RunAs;
   /** Streams a line of a child's output back to the controller (masked there for secrets). */
   output(stream: 'stdout' | 'stderr', line: string): void;
   progress(label: string, done: number, total?: number): void;
@@ -48,6 +53,11 @@ export interface BerthModule<S extends TSchema = TSchema> {
   name: string;
   /** Parameters, declared once: the playbook schema and the agent both use this. */
   schema: S;
+  /**
+   * The module runs a program the playbook names (command, shell), which `become_user` runs as
+   * that user. Other modules act as the agent (root), and validation refuses become_user on them.
+   */
+  becomeUser?: true;
   plan(params: Static<S>, ctx: ModuleContext): Promise<PlanResult>;
 }
 

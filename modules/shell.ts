@@ -25,6 +25,7 @@ export type ShellParams = Static<typeof shellSchema>;
 export const shell = defineModule({
   name: 'shell',
   schema: shellSchema,
+  becomeUser: true,
   async plan(params, ctx) {
     const o = typeof params === 'string' ? { cmd: params } : params;
     if (o.cmd.trim() === '') return failed('shell.empty', 'shell has no command to run');

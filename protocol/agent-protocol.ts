@@ -75,6 +75,12 @@ export interface PlannedTask {
   noLog?: boolean;
   /** The task asks for root (play or task `become`); the agent checks that it runs as root. */
   become?: boolean;
+  /** Play or task `become_user`: the module's program runs as this user (the agent must be root). */
+  becomeUser?: string;
+  /** Play and task `environment` (the task's win): the environment of every program the task runs. */
+  environment?: Record<string, string>;
+  /** becomeUser and environment still hold templates over registered results: the agent renders them. */
+  settingsDeferred?: boolean;
   /** The content this task writes holds a secret: each of its diffs is one line saying so. */
   secretDiff?: boolean;
 }

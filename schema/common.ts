@@ -102,6 +102,14 @@ const keyValuesRef = shared(
 /** Compose accepts `KEY: value` maps and `KEY=value` lists for environment, labels, sysctls. */
 export const KeyValues = (description: string) => keyValuesRef({ description });
 
+/** Play and task `environment`: the environment of the programs a task runs. */
+export const TaskEnvironment = (description: string) =>
+  mapOf(Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+    description,
+    keyPattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+    keyExpected: 'an environment variable name (letters, digits and _, not starting with a digit)',
+  });
+
 /** Service, sidecar, host and group names end up in container names and DNS. */
 export const nameKey = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 export const nameExpected = 'a name of letters, digits, ".", "_" and "-", starting with a letter or digit';

@@ -1,7 +1,7 @@
 // A playbook: where the hosts come from, shared vars, and plays. A play targets a host pattern
 // and holds tasks (host configuration), services (containers) and how to roll them out.
 import { Type, type Static } from '@sinclair/typebox';
-import { StringOrList, Vars, mapOf, nameExpected, nameKey, strictObject } from './common.js';
+import { StringOrList, TaskEnvironment, Vars, mapOf, nameExpected, nameKey, strictObject } from './common.js';
 import { Inventory } from './inventory.js';
 import { RolloutRef } from './rollout.js';
 import { Services } from './service.js';
@@ -97,7 +97,8 @@ export const Play = strictObject(
     vars: Type.Optional(Vars('Variables of this play (they win over the playbook\'s and the inventory\'s).')),
     vars_files: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'YAML files of variables, relative to the playbook.' })),
     become: Type.Optional(Type.Boolean({ description: 'Run the play\'s tasks through sudo.' })),
-    become_user: Type.Optional(Type.String({ minLength: 1, description: 'User to become (default: root).' })),
+    become_user: Type.Optional(Type.String({ minLength: 1, description: 'Run the play\'s command and shell tasks as this user (a task\'s own become_user wins); tasks of other modules must say `become_user: root`.' })),
+    environment: Type.Optional(TaskEnvironment('Environment variables of every program the play\'s tasks run (a task\'s own environment wins); not of services, which have their own.')),
     gather_facts: Type.Optional(Type.Boolean({ description: 'Collect host facts before the tasks (default: true).' })),
     tags: Type.Optional(StringOrList('Tags applied to every task of the play.')),
     tasks: Type.Optional(Type.Array(Task, { description: 'Host configuration steps, in order.' })),

@@ -3,7 +3,7 @@
 // schema (controller/load/semantic-playbook.ts) so that the message can name what it found.
 import { Type, type Static, type TOptional, type TUnsafe } from '@sinclair/typebox';
 import { moduleNames, modules, type ModuleName } from '../modules/registry.js';
-import { StringOrList, Vars, mapOf, shared, strictObject } from './common.js';
+import { StringOrList, TaskEnvironment, Vars, shared, strictObject } from './common.js';
 
 type ModuleProperties = { [K in ModuleName]: TOptional<TUnsafe<Static<(typeof modules)[K]['schema']>>> };
 
@@ -29,12 +29,12 @@ const commonProperties = {
   notify: Type.Optional(StringOrList('Handlers (by name or `listen` topic) to run at the end of the play when this task changed something.')),
   tags: Type.Optional(StringOrList('Tags for `--tags` / `--skip-tags`.')),
   become: Type.Optional(Type.Boolean({ description: 'Run as root (or `become_user`) through sudo.' })),
-  become_user: Type.Optional(Type.String({ minLength: 1, description: 'User to become (default: root).' })),
+  become_user: Type.Optional(Type.String({ minLength: 1, description: 'Run the command or shell as this user (the agent must run as root). Other modules act as root: for them only `root` is accepted.' })),
   vars: Type.Optional(Vars('Variables for this task only.')),
   changed_when: Type.Optional(Condition('Report "changed" only when this holds.')),
   failed_when: Type.Optional(Condition('Report "failed" when this holds, whatever the module said.')),
   ignore_errors: Type.Optional(Type.Boolean({ description: 'Go on with the play when this task fails.' })),
-  environment: Type.Optional(mapOf(Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { description: 'Environment variables for the module.' })),
+  environment: Type.Optional(TaskEnvironment('Environment variables of every program the task runs (command, shell, the package manager, systemctl, ...); they win over the play\'s.')),
   no_log: Type.Optional(Type.Boolean({ description: 'Hide the task\'s parameters and output (secrets).' })),
 };
 

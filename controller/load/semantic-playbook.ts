@@ -7,6 +7,7 @@ import { moduleNames } from '../../modules/registry.js';
 import { Handler } from '../../schema/task.js';
 import type { DocPath } from './path.js';
 import type { Finding } from './problems.js';
+import { checkBecomeUser } from './become-user.js';
 import { checkConditions } from './conditions.js';
 import { checkHostPatterns } from './host-patterns.js';
 import { checkInventory } from './semantic-inventory.js';
@@ -53,7 +54,7 @@ function checkPlay(play: Record<string, unknown>, at: DocPath, services: Set<str
       const step = asRecord(t);
       const stepAt: DocPath = [...at, list, j];
       // With a Compose file the service names are only known once it is read (at apply).
-      found.push(...moduleCount(step, stepAt), ...checkConditions(step, stepAt), ...(play.compose ? [] : notifyTargets(step, stepAt, topics)));
+      found.push(...moduleCount(step, stepAt), ...checkConditions(step, stepAt), ...checkBecomeUser(play, step, stepAt), ...(play.compose ? [] : notifyTargets(step, stepAt, topics)));
     });
   }
   found.push(...checkServices(asRecord(play.services), [...at, 'services']));

@@ -13,6 +13,7 @@ import { planServices } from '../services/plan-services.js';
 import { taskModule, taskName, type PlaybookShape, type TaskShape } from './playbook-shape.js';
 import { renderValue, templateContext, type RenderScope } from './render.js';
 import { selectedByTags, type TagFilter } from './tags.js';
+import { taskSettings } from './task-settings.js';
 
 type Vars = Record<string, unknown>;
 
@@ -64,6 +65,8 @@ export function buildPlan(o: PlanInput, playIndex: number, host: ResolvedHost, f
           if (!p.ok) return p;
           params = p.value;
         }
+        const settings = taskSettings(play, task, scope, where, registered);
+        if (!settings.ok) return settings;
         const title = renderValue(taskName(task, module), scope, where, registered);
         const name = (title.ok && !title.value.deferred ? String(title.value.value) : taskName(task, module)) + (items.value ? ` (${loopVar}=${brief(item)})` : '');
         out.push({
@@ -81,6 +84,7 @@ export function buildPlan(o: PlanInput, playIndex: number, host: ResolvedHost, f
           failedWhen: condition(task.failed_when),
           noLog: task.no_log === true || undefined,
           become: (task.become ?? play.become) === true || undefined,
+          ...settings.value,
           vars: Object.keys(taskVars).length || items.value ? { ...taskVars, ...extra, ...(items.value ? { __loop_var: loopVar } : {}), ...o.extraVars } : undefined,
         });
       }

@@ -18,6 +18,8 @@ export interface TaskShape {
   failed_when?: unknown;
   no_log?: unknown;
   become?: boolean;
+  become_user?: string;
+  environment?: Record<string, string | number | boolean>;
   [key: string]: unknown;
 }
 
@@ -27,6 +29,8 @@ export interface PlayShape {
   vars?: Vars;
   vars_files?: string[];
   become?: boolean;
+  become_user?: string;
+  environment?: Record<string, string | number | boolean>;
   tags?: string | string[];
   tasks?: TaskShape[];
   handlers?: TaskShape[];
