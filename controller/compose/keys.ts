@@ -2,6 +2,7 @@
 // write instead. The loader refuses a key it cannot carry out (nothing is silently dropped);
 // docs/services.md has the same table for people.
 import { composeProperties } from '../../schema/compose.js';
+import { Service } from '../../schema/service.js';
 
 /** Top-level keys berth reads; `version` is obsolete in Compose too and is ignored. */
 export const TOP_LEVEL = new Set(['version', 'name', 'services', 'networks', 'volumes']);
@@ -15,6 +16,9 @@ export const TOP_LEVEL_UNSUPPORTED: Record<string, string> = {
 
 /** Service keys berth takes: the Compose keys of berth's service schema, and the ones the loader translates. */
 export const SERVICE_KEYS = new Set([...Object.keys(composeProperties), 'deploy', 'links', 'profiles', 'env_file']);
+
+/** berth's own service keys (health, register, sidecars, ...): a play's services have them, a Compose file does not. */
+export const BERTH_ONLY = new Set(Object.keys(Service.properties).filter((k) => !SERVICE_KEYS.has(k)));
 
 export const SERVICE_UNSUPPORTED: Record<string, string> = {
   annotations: 'write them as labels: (berth puts labels on the container)',
@@ -50,7 +54,7 @@ export const SERVICE_UNSUPPORTED: Record<string, string> = {
   post_start: 'run the command in the image\'s entrypoint, or in a task after the play',
   pre_stop: 'use stop_signal and stop_grace_period (the container gets the signal, then time to stop)',
   provider: 'remove it: berth runs containers only',
-  pull_refresh_after: 'remove it (pull_policy: always pulls on every apply)',
+  pull_refresh_after: 'remove it: berth pulls at apply time only, as pull_policy says',
   runtime: 'remove it: berth runs Docker\'s default runtime',
   scale: 'write deploy: { replicas: N }',
   secrets: 'write the secret with a copy task (mode: "0400") and bind it read-only: volumes: ["/etc/app/secret:/run/secrets/NAME:ro"]',

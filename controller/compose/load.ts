@@ -20,7 +20,7 @@ import { composeChecks } from './checks.js';
 import { parseEnvFile } from './dotenv.js';
 import { serviceEnvironment } from './environment.js';
 import { describeError, substitute, type Lookup } from './interpolate.js';
-import { NESTED_UNSUPPORTED, RESOURCE_KEYS, RESOURCE_UNSUPPORTED, SERVICE_KEYS, SERVICE_UNSUPPORTED, TOP_LEVEL, TOP_LEVEL_UNSUPPORTED, nestedPattern } from './keys.js';
+import { BERTH_ONLY, NESTED_UNSUPPORTED, RESOURCE_KEYS, RESOURCE_UNSUPPORTED, SERVICE_KEYS, SERVICE_UNSUPPORTED, TOP_LEVEL, TOP_LEVEL_UNSUPPORTED, nestedPattern } from './keys.js';
 import { applyLinks } from './links.js';
 import { aboveDotenv, composeVariables } from './variables.js';
 
@@ -152,7 +152,9 @@ export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProj
     for (const [k, v] of Object.entries(rawSvc)) {
       if (k.startsWith('x-')) continue;
       if (SERVICE_KEYS.has(k)) svc[k] = v;
-      else problems.push(at(keyProblem(svcAt, k, SERVICE_UNSUPPORTED[k], [...SERVICE_KEYS])));
+      else if (BERTH_ONLY.has(k)) {
+        problems.push(at({ code: 'compose.berth-key', message: `${JSON.stringify(k)} in services.${svcName} is a berth key, not a Compose key`, path: [...svcAt, k], key: true, hint: "move this service to the play's services: (beside compose:), where berth's own keys such as health, register, sidecars and update go; a Compose file holds Compose keys only" }));
+      } else problems.push(at(keyProblem(svcAt, k, SERVICE_UNSUPPORTED[k], [...SERVICE_KEYS])));
     }
     const env = serviceEnvironment(svc, { name: svcName, dir, shownDir, lookup: vars.lookup });
     problems.push(...env.findings.map(at), ...env.problems);
