@@ -298,14 +298,25 @@ export interface RegistryReport {
    * Embedded backend: the fleet view this host holds (pushed by an earlier apply), so that a run
    * that reaches only some hosts keeps what is known of the others instead of forgetting them.
    */
-  fleet?: { gatheredAt: string; instances: ServiceInstance[] };
+  fleet?: FleetView;
+}
+
+/**
+ * The embedded backend's view of the fleet, as the controller gathered it: `hosts` are the hosts
+ * whose instances it holds (a host with none is covered too), so that a later run that reaches
+ * only some hosts knows which view is the freshest word on each of the others.
+ */
+export interface FleetView {
+  gatheredAt: string;
+  hosts?: string[];
+  instances: ServiceInstance[];
 }
 
 export type RegistryRequest =
   /** This host's instances (all, or one service's). Answers RegistryReport. */
   | { method: 'registry.instances'; params?: { service?: string } }
   /** Embedded backend: the other hosts' instances, gathered by the controller. Answers { instances }. */
-  | { method: 'registry.fleet'; params: { gatheredAt: string; instances: ServiceInstance[] } };
+  | { method: 'registry.fleet'; params: FleetView };
 
 // ---------------------------------------------------------------------------------------------
 // Deploy locks (agent/lock/): one run at a time converges a host. The host lock is a file in

@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Deploy, DeployRef, composeProperties } from './compose.js';
 import { Duration, MemorySize, Port, StringEnum, StringOrList, mapOf, nameExpected, nameKey, patterned, shared, strictObject } from './common.js';
 import { RolloutRef } from './rollout.js';
+import { RegistryMetaParam, RegistryNameParam, RegistryTagsParam } from './registry.js';
 
 export const Health = strictObject(
   {
@@ -37,10 +38,10 @@ export type Health = Static<typeof Health>;
 
 export const Register = strictObject(
   {
-    name: Type.Optional(Type.String({ minLength: 1, description: 'Name in the service registry (default: the service name).' })),
-    tags: Type.Optional(Type.Array(Type.String(), { description: 'Tags for discovery queries (e.g. the version).' })),
+    name: Type.Optional(RegistryNameParam('Name in the service registry (default: the service name).')),
+    tags: Type.Optional(RegistryTagsParam('Tags for discovery queries (e.g. the version).')),
     port: Type.Optional(Port('Container port to advertise (default: the first published port).')),
-    meta: Type.Optional(mapOf(Type.String(), { description: 'Free-form metadata stored with each instance.' })),
+    meta: Type.Optional(RegistryMetaParam('Free-form metadata stored with each instance (one line of text per name).')),
   },
   { title: 'registration', description: 'Register healthy instances in the service registry.' },
 );

@@ -171,6 +171,32 @@ test('a remote instance killed between syncs stops getting traffic through hapro
   await until('the ambassador config to list h2 again', async () => (await haproxyServers()).includes('h2_web-1'));
 });
 
+test('a host that reports a forged instance for another host (a newline in its address) is not believed: a warning, and h1\'s haproxy.cfg unchanged', async () => {
+  const cfg = async () => (await rl.ssh(rl.hosts[0], 'cat /var/lib/berth/registry/ambassadors/default/haproxy.cfg')).stdout;
+  await applySync();
+  await sleep(500);
+  const before = await cfg();
+  assert.match(before, /server h2_web-1 /, 'h1 routes to h2 as the fleet view says');
+  // What a compromised h2 can do: write an embedded registration of its own making, for h3,
+  // whose address would add a server line to every ambassador that routes to web.
+  const forged = { id: 'web-7', service: 'web', host: 'h3', address: '10.0.0.9:1 check\n  server evil 10.6.6.6', port: 8081, tags: [], release: 'r1', health: 'passing', registeredAt: new Date().toISOString() };
+  const file = '/var/lib/berth/registry/embedded/web/web-7.json';
+  await rl.ssh(rl.hosts[1], `cat > ${file} <<'EOF'\n${JSON.stringify({ instance: forged, expiresAt: Date.now() + 3_600_000 })}\nEOF`);
+  try {
+    const r = await rl.apply('forged', 'name: forged\nplays:\n  - hosts: all\n    tasks: []\n');
+    assert.is(r.code, 0, r.stderr);
+    await sleep(1500);
+    assert.is(await cfg(), before, 'h1\'s haproxy.cfg is unchanged');
+    const warnings = r.events.filter((e) => e.type === 'warning' && e.host === 'h2');
+    assert.equal(warnings.map((w) => w.code), ['registry.forged-instance'], JSON.stringify(warnings));
+    assert.match(warnings[0].message, /h2 reported 1 registrations of other hosts \("h3"\); they are ignored/);
+    const view = JSON.parse((await rl.ssh(rl.hosts[0], 'cat /var/lib/berth/registry/fleet.json')).stdout) as { instances: ServiceInstance[] };
+    assert.equal(view.instances.map((i) => `${i.host}/${i.id}`).sort(), ['h1/web-1', 'h2/web-1'], 'the forged entry never reached h1\'s fleet view');
+  } finally {
+    await rl.ssh(rl.hosts[1], `rm -f ${file}`);
+  }
+});
+
 test('a host whose watcher goes silent loses its registrations when they run out', async () => {
   const watcher = JSON.parse((await rl.ssh(rl.hosts[1], 'cat /var/lib/berth/watcher/watcher.pid')).stdout).pid as number;
   const t0 = Date.now();

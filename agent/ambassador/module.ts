@@ -11,6 +11,8 @@ import { parseDuration } from '../../modules/lib/duration.js';
 import { OneOf } from '../../modules/lib/schema.js';
 import { pkg } from '../../modules/package.js';
 import { Duration, Port, mapOf } from '../../schema/common.js';
+import { RegistryAddressParam, RegistryTagsParam, registryName, registryNameExpected } from '../../schema/registry.js';
+import { fieldProblem } from '../../lang/registry-check.js';
 import { docker as dockerClient } from '../docker-client.js';
 import { readHostConfig } from '../registry/host-config.js';
 import { readJson, removeFile, writeJson } from '../registry/json-file.js';
@@ -25,9 +27,9 @@ import { renderFromRegistry } from './sync.js';
 const ListenerSchema = Type.Object(
   {
     port: Port('Port the application connects to.'),
-    tags: Type.Optional(Type.Array(Type.String(), { description: 'Route only to instances with all of these tags.' })),
+    tags: Type.Optional(RegistryTagsParam('Route only to instances with all of these tags.')),
     mode: Type.Optional(OneOf(['tcp', 'http'], 'tcp (default): any protocol, balanced per connection; http: balanced per request, adds X-Forwarded-For.')),
-    bind: Type.Optional(Type.String({ minLength: 1, description: 'Address to listen on (default 127.0.0.1 on the host network, 0.0.0.0 on networks).' })),
+    bind: Type.Optional(RegistryAddressParam('Address to listen on (default 127.0.0.1 on the host network, 0.0.0.0 on networks).')),
     balance: Type.Optional(OneOf(['roundrobin', 'leastconn', 'source'], 'How haproxy picks an instance (default roundrobin).')),
   },
   { additionalProperties: false },
@@ -36,7 +38,7 @@ const ListenerSchema = Type.Object(
 export const ambassadorSchema = Type.Object(
   {
     name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Name of this ambassador on the host (default "default"; container berth-ambassador).' })),
-    services: mapOf(ListenerSchema, { description: 'Services to route to (registry names), each on its own port.' }),
+    services: mapOf(ListenerSchema, { description: 'Services to route to (registry names), each on its own port.', keyPattern: `^${registryName}$`, keyExpected: registryNameExpected }),
     networks: Type.Optional(
       Type.Array(
         Type.Object(
@@ -91,6 +93,11 @@ export const ambassador = defineModule({
       mode: l.mode ?? 'tcp',
       balance: l.balance ?? 'roundrobin',
     }));
+    // Checked again once rendered (the schema lets templated values through): these are haproxy words.
+    for (const l of listeners) {
+      const bad = fieldProblem('service', l.service) ?? fieldProblem('address', l.bind) ?? fieldProblem('tags', l.tags);
+      if (bad) return failed('ambassador.params', `services.${l.service}: ${bad.replace(/^address/, 'bind').replace(/^service/, 'name')}`);
+    }
     const ports = listeners.map((l) => l.port);
     const dup = ports.find((x, i) => ports.indexOf(x) !== i);
     if (dup !== undefined) return failed('ambassador.params', `two services listen on port ${dup}`);

@@ -21,7 +21,10 @@ export function startAmbassadorSync(spec: AmbassadorSpec, registry: Registry, do
   const render = () => {
     // Only once every service has reported at least once: a half-known view would route nowhere.
     if (lists.size < services.length) return;
-    const text = renderHaproxy(spec, lists);
+    const rendered = renderHaproxy(spec, lists);
+    if (!rendered.ok) return log(`ambassador ${spec.name}: ${rendered.message}; haproxy keeps its current config`);
+    for (const d of rendered.dropped) log(`ambassador ${spec.name}: instance ${d.instance} is not routed to: ${d.problem}`);
+    const text = rendered.text;
     applying = applying.then(async () => {
       const r = await applyConfig(docker, spec.name, text, { reload: true });
       if (!r.ok) log(`ambassador ${spec.name}: ${r.message}${r.detail ? `\n${r.detail}` : ''}`);
@@ -53,5 +56,7 @@ export async function renderFromRegistry(spec: AmbassadorSpec, registry: Registr
     if (!r.ok) return { ok: false, message: r.error.message };
     lists.set(s, r.value);
   }
-  return { ok: true, text: renderHaproxy(spec, lists), counts: Object.fromEntries([...lists].map(([k, v]) => [k, v.length])) };
+  const rendered = renderHaproxy(spec, lists);
+  if (!rendered.ok) return rendered;
+  return { ok: true, text: rendered.text, counts: Object.fromEntries([...lists].map(([k, v]) => [k, v.length])) };
 }

@@ -5,8 +5,10 @@
 // once, and the rest of the fleet as of the last apply; docs/registry.md says where that ends.
 import { mkdirSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import { isInstance } from '../../lang/registry-check.js';
 import { readJson, readJsonDir, removeFile, writeJson } from './json-file.js';
 import { embeddedDir, fileName, fleetPath, registryDir } from './paths.js';
+import type { FleetView } from '../../protocol/agent-protocol.js';
 import { done, sortInstances, type Instance, type Outcome, type Registry } from './types.js';
 
 interface Entry {
@@ -15,11 +17,7 @@ interface Entry {
   expiresAt: number;
 }
 
-export interface FleetView {
-  /** When the controller gathered it. */
-  gatheredAt: string;
-  instances: Instance[];
-}
+export type { FleetView } from '../../protocol/agent-protocol.js';
 
 const entryPath = (service: string, id: string) => join(embeddedDir(), fileName(service), `${fileName(id)}.json`);
 
@@ -51,9 +49,10 @@ export function embeddedRegistry(localHost: string): Registry {
 
   const list = async (service: string): Promise<Outcome<Instance[]>> => {
     const now = Date.now();
-    const local = readJsonDir<Entry>(join(embeddedDir(), fileName(service))).filter((e) => e.value.expiresAt > now).map((e) => e.value.instance);
+    const local = readJsonDir<Entry>(join(embeddedDir(), fileName(service))).filter((e) => e.value.expiresAt > now).map((e) => e.value.instance).filter(isInstance);
     // The fleet view also lists this host as the controller last saw it: the files are fresher.
-    const remote = (readFleetView()?.instances ?? []).filter((i) => i.service === service && i.host !== localHost);
+    // The controller checked what it pushed; a view that fails the schema now was not its doing.
+    const remote = (readFleetView()?.instances ?? []).filter((i) => isInstance(i) && i.service === service && i.host !== localHost);
     return done(sortInstances([...local, ...remote]));
   };
 

@@ -3,6 +3,7 @@
 // dead host's instances go away by themselves: whoever holds this Registry keeps the leases alive
 // (etcd3 renews every third of the TTL), and when that process dies the keys expire with them.
 import type { Etcd3, Lease } from 'etcd3';
+import { isInstance } from '../../lang/registry-check.js';
 import { loadEtcd3 } from './etcd-client.js';
 import { DEFAULT_PREFIX, done, instanceKey, sortInstances, trouble, type Instance, type Outcome, type Registry } from './types.js';
 
@@ -36,12 +37,17 @@ export async function etcdRegistry(endpoints: string[], prefix = DEFAULT_PREFIX)
     try {
       const kvs = await client.getAll().prefix(servicePrefix(service)).strings();
       const out: Instance[] = [];
-      for (const v of Object.values(kvs)) {
+      for (const [key, v] of Object.entries(kvs)) {
+        let value: unknown;
         try {
-          out.push(JSON.parse(v) as Instance);
+          value = JSON.parse(v);
         } catch {
           // A value someone else wrote under our prefix: not an instance.
+          continue;
         }
+        // Every host that may register may write any key: an entry counts only when it is well
+        // formed (it ends up in haproxy.cfg and templates) and sits under its own service and host.
+        if (isInstance(value) && key === instanceKey(prefix, value)) out.push(value);
       }
       return done(sortInstances(out));
     } catch (e) {

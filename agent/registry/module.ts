@@ -7,6 +7,8 @@ import { converged, defineModule, failed, type Change } from '../../modules/cont
 import { parseDuration } from '../../modules/lib/duration.js';
 import { OneOf } from '../../modules/lib/schema.js';
 import { Duration } from '../../schema/common.js';
+import { RegistryAddressParam, RegistryNameParam } from '../../schema/registry.js';
+import { fieldProblem } from '../../lang/registry-check.js';
 import { liveWatcher } from '../watcher/pidfile.js';
 import { ensureWatcher, stopWatcher, watcherPlan } from '../watcher/ensure.js';
 import { DEFAULT_TTL_MS, primaryAddress, type HostRegistryConfig } from './host-config.js';
@@ -22,8 +24,8 @@ export const registrySchema = Type.Object(
     endpoints: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'etcd client URLs, e.g. ["http://10.0.0.5:2379"] (backend etcd).' })),
     prefix: Type.Optional(Type.String({ pattern: '^/', description: `Key prefix in etcd (default ${DEFAULT_PREFIX}).` })),
     ttl: Type.Optional(Duration('How long a registration outlives its host going silent (default 10s): the watcher renews it every third of this.')),
-    host: Type.Optional(Type.String({ minLength: 1, description: "This host's name in the registry (default: its hostname); use {{inventory_hostname}} to match the inventory." })),
-    address: Type.Optional(Type.String({ minLength: 1, description: 'Address other hosts reach published ports at (default: the address of the interface of the default route).' })),
+    host: Type.Optional(RegistryNameParam("This host's name in the registry (default: its hostname); use {{inventory_hostname}} to match the inventory.")),
+    address: Type.Optional(RegistryAddressParam('Address other hosts reach published ports at (default: the address of the interface of the default route).')),
     state: Type.Optional(OneOf(['started', 'stopped'], 'started (default): keep the watcher running; stopped: withdraw every registration and stop it.')),
   },
   { additionalProperties: false, description: 'Sets the service registry this host registers in and keeps its watcher (health checks, registrations, ambassadors) running.' },
@@ -44,6 +46,9 @@ export const registryModule = defineModule({
     const ttlMs = p.ttl === undefined ? DEFAULT_TTL_MS : parseDuration(p.ttl);
     if (ttlMs === undefined || ttlMs < 1000) return failed('registry.params', `ttl: "${String(p.ttl)}" is not a duration of 1s or more`);
     const want: HostRegistryConfig = { backend, host: p.host ?? os.hostname(), address: p.address ?? primaryAddress(), ttlMs };
+    // Checked again once rendered: the schema lets a templated value through to here.
+    const bad = fieldProblem('host', want.host) ?? fieldProblem('address', want.address);
+    if (bad) return failed('registry.params', bad.startsWith('host') ? `host (this host's registry name) ${bad.slice(6)}` : bad, 'registry names and addresses are single words: they end up in other hosts\' configs');
     const have = readJson<HostRegistryConfig>(configPath());
     const changes: Change[] = [];
     const data = { backend: backend.kind, host: want.host, address: want.address, ttlMs };

@@ -6,6 +6,7 @@ import type { HostFacts } from '../../protocol/agent-protocol.js';
 import { docker as dockerClient } from '../docker-client.js';
 import type { HealthSpec } from '../health/spec.js';
 import { ensureWatcher } from '../watcher/ensure.js';
+import { fieldProblem } from '../../lang/registry-check.js';
 import { defaultPort } from './advertise.js';
 import { readHostConfig } from './host-config.js';
 import { readInstance, readStatus, removeInstance, writeInstance, type InstanceFile, type InstanceStatus } from './instance-files.js';
@@ -41,6 +42,9 @@ export async function instanceFor(req: RegistrationRequest, docker: Docker): Pro
   const port = req.port ?? defaultPort(info, req.health.http?.port ?? req.health.tcp?.port);
   if (port === undefined) return trouble('registry.no-port', `${req.container}: which port should be registered? it publishes and exposes none`, 'set register.port');
   const config = readHostConfig();
+  // The schema lets templated values through to here; other hosts would drop a bad entry anyway.
+  const bad = fieldProblem('service', req.service) ?? fieldProblem('tags', req.tags) ?? fieldProblem('release', req.release) ?? fieldProblem('meta', req.meta) ?? fieldProblem('id', info.Name.replace(/^\//, ''));
+  if (bad) return trouble('registry.params', `cannot register ${req.container}: ${bad}`);
   return done({
     id: info.Name.replace(/^\//, ''),
     service: req.service,

@@ -7,6 +7,7 @@ import { converged, defineModule, failed } from '../../modules/contract.js';
 import { parseDuration } from '../../modules/lib/duration.js';
 import { OneOf } from '../../modules/lib/schema.js';
 import { Duration, Port } from '../../schema/common.js';
+import { RegistryMetaParam, RegistryNameParam, RegistryReleaseParam, RegistryTagsParam } from '../../schema/registry.js';
 import { Health } from '../../schema/service.js';
 import { docker as dockerClient } from '../docker-client.js';
 import { waitHealthy } from '../health/gate.js';
@@ -18,11 +19,11 @@ import { deregisterInstance, instanceFor, registerInstance } from './register-in
 export const registrationSchema = Type.Object(
   {
     container: Type.String({ minLength: 1, description: 'Name or id of the container.' }),
-    name: Type.String({ minLength: 1, description: 'Service name in the registry.' }),
+    name: RegistryNameParam('Service name in the registry.'),
     port: Type.Optional(Port('Container port to register (default: the first published port, else the health check\'s port).')),
-    tags: Type.Optional(Type.Array(Type.String(), { description: 'Tags for discovery (e.g. the version).' })),
-    release: Type.Optional(Type.String({ description: "Release to record (default: the container's berth.release label, else its image id)." })),
-    meta: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Free-form metadata stored with the instance.' })),
+    tags: Type.Optional(RegistryTagsParam('Tags for discovery (e.g. the version).')),
+    release: Type.Optional(RegistryReleaseParam("Release to record (default: the container's berth.release label, else its image id).")),
+    meta: Type.Optional(RegistryMetaParam('Free-form metadata stored with the instance (one line of text per name).')),
     health: Type.Optional(Health),
     deadline: Type.Optional(Duration('How long the gate waits for the first healthy check (default 60s).')),
     ttl: Type.Optional(Duration("The registration's time to live (default: the host's registry ttl).")),

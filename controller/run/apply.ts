@@ -164,6 +164,8 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   const peers = (): RegistryPeer[] => [...live].filter(([h]) => !lost.has(h)).map(([host, l]) => ({ host, ask: (body) => l.agent.client.request(body).done }));
   const inventoryHosts = [...o.inventory.byName.keys()];
   const registry = o.planFor ? undefined : await syncRegistry(peers(), { push: !o.check, inventory: inventoryHosts });
+  // What a host said of other hosts, or could not say well: not believed, and the operator is told.
+  for (const w of registry?.warnings ?? []) o.sink({ type: 'warning', ...w });
   const runVars = registry ? { [SERVICES_VAR]: registry.services, ...o.extraVars } : o.extraVars;
 
   // Every host's plan for every play is rendered before the first task runs: a template error
@@ -307,7 +309,12 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   } finally {
     o.signal.removeEventListener('abort', onAbort);
     // Instances this run registered reach the other embedded hosts' view now, not at the next apply.
-    if (registry && !o.check && !cancelled) await syncRegistry(peers(), { push: true, inventory: inventoryHosts });
+    if (registry && !o.check && !cancelled) {
+      const again = await syncRegistry(peers(), { push: true, inventory: inventoryHosts });
+      // Said once per run: the warnings of the first sync were about the same hosts.
+      const said = new Set(registry.warnings.map((w) => `${w.host} ${w.message}`));
+      for (const w of again.warnings) if (!said.has(`${w.host} ${w.message}`)) o.sink({ type: 'warning', ...w });
+    }
     await locks?.release();
   }
   await Promise.all([...live.values()].map((l) => closeHost(l)));
