@@ -130,7 +130,7 @@ test('syncRegistry: a host is believed only about its own instances, well formed
   assert.equal(pushes.h2.map((i) => `${i.host}/${i.id}`), ['h1/web-1', 'h2/web-1'], 'the forged and the malformed entries are not passed on');
   assert.equal(out.services.web.map((i) => `${i.host}/${i.id}`), ['h1/web-1', 'h2/web-1'], 'nor shown to templates');
   assert.equal(out.warnings.map((w) => [w.host, w.code]), [['h1', 'registry.forged-instance'], ['h1', 'registry.forged-instance'], ['h1', 'registry.bad-instance']]);
-  assert.match(out.warnings[0].message, /^h1 reported 1 registrations of other hosts \("h2"\); they are ignored/);
+  assert.match(out.warnings[0].message, /^h1 reported 1 registration for other hosts \("h2"\); they are ignored/);
   assert.match(out.warnings[2].message, /h1 reported 2 malformed instances, ignored: "web-2": address: "10\.0\.0\.1:1 check\\n  server evil 10\.6\.6\.6" is not an IPv4 or IPv6 address, or a host name/);
 });
 

@@ -189,7 +189,7 @@ test('a host that reports a forged instance for another host (a newline in its a
     assert.is(await cfg(), before, 'h1\'s haproxy.cfg is unchanged');
     const warnings = r.events.filter((e) => e.type === 'warning' && e.host === 'h2');
     assert.equal(warnings.map((w) => w.code), ['registry.forged-instance'], JSON.stringify(warnings));
-    assert.match(warnings[0].message, /h2 reported 1 registrations of other hosts \("h3"\); they are ignored/);
+    assert.match(warnings[0].message, /h2 reported 1 registration for other hosts \("h3"\); they are ignored/);
     const view = JSON.parse((await rl.ssh(rl.hosts[0], 'cat /var/lib/berth/registry/fleet.json')).stdout) as { instances: ServiceInstance[] };
     assert.equal(view.instances.map((i) => `${i.host}/${i.id}`).sort(), ['h1/web-1', 'h2/web-1'], 'the forged entry never reached h1\'s fleet view');
   } finally {

@@ -115,7 +115,7 @@ function believe(peer: string, raw: unknown, ctx: { inInventory: Set<string>; cl
     const hostOf = (i: unknown) => (i as { host?: unknown } | null)?.host;
     const others = list.filter((i) => hostOf(i) !== name);
     if (others.length) {
-      ctx.warn({ host: peer, code: 'registry.forged-instance', message: `${peer} reported ${others.length} ${what} of other hosts (${[...new Set(others.map(hostOf))].map(show).join(', ')}); they are ignored: a host speaks only for its own instances`, hint: `is ${peer} compromised, or is its registry name (registry: { host }) not what the others know it by?` });
+      ctx.warn({ host: peer, code: 'registry.forged-instance', message: `${peer} reported ${others.length} ${what}${others.length > 1 ? 's' : ''} for other hosts (${[...new Set(others.map(hostOf))].map(show).join(', ')}); they are ignored: a host speaks only for its own instances`, hint: `is ${peer} compromised, or is its registry name (registry: { host }) not what the others know it by?` });
     }
     return list.filter((i) => hostOf(i) === name);
   };
@@ -123,9 +123,9 @@ function believe(peer: string, raw: unknown, ctx: { inInventory: Set<string>; cl
     ctx.warn({ host: peer, code: 'registry.bad-instance', message: `${peer} reported ${problems.length} malformed instance${problems.length > 1 ? 's' : ''}, ignored: ${problems.slice(0, 3).join('; ')}`, hint: `a registry entry holds names, an address and a port, never spaces or control characters; is ${peer} compromised?` });
 
   // Its live registrations (embedded backend): the fleet view other hosts route by.
-  const local = sortOutInstances(own('registrations', r.local));
+  const local = sortOutInstances(own('registration', r.local));
   // What its watcher says of each instance: the registered healthy ones become berth_services.
-  const ownReports = own('instance reports', r.instances) as InstanceReport[];
+  const ownReports = own('instance report', r.instances) as InstanceReport[];
   const badReports: string[] = [];
   const instances = ownReports.filter((i) => {
     if (!i.registered || i.health !== 'healthy') return typeof i.id === 'string' && typeof i.service === 'string';
