@@ -122,31 +122,14 @@ export const Deploy = strictObject(
           condition: Type.Optional(StringEnum(restartConditions, { description: 'When to restart.' })),
           delay: Type.Optional(Duration('Wait between restarts.')),
           max_attempts: Type.Optional(Type.Integer({ minimum: 0, description: 'Restarts before giving up.' })),
-          window: Type.Optional(Duration('How long a restart must stay up to count as successful.')),
         },
         { title: 'restart policy', description: 'Compose\'s restart policy.' },
       ),
     ),
-    update_config: Type.Optional(UpdateConfig('How replicas are replaced (Compose names; berth\'s `update:` takes precedence).')),
-    rollback_config: Type.Optional(UpdateConfig('How replicas are rolled back.')),
     labels: Type.Optional(KeyValues('Labels (berth puts them on the containers).')),
   },
-  { title: 'deploy', description: 'Compose\'s deploy block: replicas, resources, restart and update policies.' },
+  { title: 'deploy', description: 'Compose\'s deploy block: replicas, resources, restart policy and labels.' },
 );
-
-function UpdateConfig(description: string) {
-  return strictObject(
-    {
-      parallelism: Type.Optional(Type.Integer({ minimum: 0, description: 'Containers replaced at once (0: all).' })),
-      delay: Type.Optional(Duration('Wait between groups.')),
-      failure_action: Type.Optional(StringEnum(['continue', 'rollback', 'pause'], { description: 'What to do when an update fails.' })),
-      monitor: Type.Optional(Duration('How long to watch a new container for failure.')),
-      max_failure_ratio: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Failure rate tolerated.' })),
-      order: Type.Optional(StringEnum(['start-first', 'stop-first'], { description: 'Start the new one first, or stop the old one first.' })),
-    },
-    { title: 'update config', description },
-  );
-}
 
 export const Logging = strictObject(
   {

@@ -99,7 +99,6 @@ export const Play = strictObject(
     become: Type.Optional(Type.Boolean({ description: 'Run the play\'s tasks through sudo.' })),
     become_user: Type.Optional(Type.String({ minLength: 1, description: 'Run the play\'s command and shell tasks as this user (a task\'s own become_user wins); tasks of other modules must say `become_user: root`.' })),
     environment: Type.Optional(TaskEnvironment('Environment variables of every program the play\'s tasks run (a task\'s own environment wins); not of services, which have their own.')),
-    gather_facts: Type.Optional(Type.Boolean({ description: 'Collect host facts before the tasks (default: true).' })),
     tags: Type.Optional(StringOrList('Tags applied to every task of the play.')),
     tasks: Type.Optional(Type.Array(Task, { description: 'Host configuration steps, in order.' })),
     handlers: Type.Optional(Type.Array(Handler, { description: 'Tasks run once at the end of the play when notified.' })),

@@ -111,6 +111,7 @@ const misplaced: Record<string, Record<string, string>> = {
     roles: 'berth has no roles: put the tasks in `tasks:` (or another play)',
     pre_tasks: 'berth has no pre_tasks: put them first in `tasks:`',
     post_tasks: 'berth has no post_tasks: put them last in `tasks:`',
+    gather_facts: 'berth always has the facts: they come with the agent\'s start at no extra cost; remove gather_facts',
   },
   task: {
     with_items: 'use `loop:` instead',
@@ -126,6 +127,13 @@ const misplaced: Record<string, Record<string, string>> = {
     memory: 'use `resources: { memory: 64m }` or `mem_limit`',
     healthy: 'use `health:` (berth\'s rollout gate) or `healthcheck:` (Docker\'s own)',
     container: 'a service is the container spec itself: move these keys up one level',
+  },
+  deploy: {
+    update_config: 'berth replaces containers by the service\'s `update:` (order, min_healthy_time, drain_time, ...) and the play\'s `rollout:`',
+    rollback_config: 'berth rolls back by the play\'s `rollout:` (auto_revert) and `berth rollback`',
+  },
+  'restart policy': {
+    window: 'Docker restarts a container without a window (that is a Swarm setting): remove it',
   },
 };
 
