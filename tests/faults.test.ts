@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parse, stringify } from 'yaml';
 import { agentArtifact } from '../controller/agent/artifacts.js';
 import { startAgent } from '../controller/agent/start-agent.js';
 import type { HostTransport } from '../controller/transport.js';
@@ -325,6 +326,12 @@ test('a host whose clock is 2 days behind: warned about, the run converges as el
   // preloaded through sshd's SetEnv on h3 only, gives its SSH sessions (the agent and what it
   // runs) a clock 2 days behind. sshd itself stays on the real clock (its pre-auth sandbox
   // does not survive the preload). berth warns about the skew (and goes on); facts.time shows it.
+  // sudo rightly drops LD_PRELOAD from the session, so this run logs in as root, not as the lab
+  // inventory's berth user with become.
+  const inv = parse(readFileSync(lab.inventoryPath, 'utf8')) as { ssh: Record<string, unknown> };
+  inv.ssh = { ...inv.ssh, user: 'root', become: false };
+  const asRoot = join(lab.dir, 'inventory-root.yml');
+  writeFileSync(asRoot, stringify(inv));
   const h3 = lab.hosts[2];
   const dropIn = '/etc/ssh/sshd_config.d/zz-berth-faketime.conf';
   execFileSync('docker', ['cp', await faketimeLibrary(), `${h3.container}:/usr/local/lib/libfaketime.so.1`]);
@@ -338,7 +345,7 @@ test('a host whose clock is 2 days behind: warned about, the run converges as el
       '- copy: { content: "clock\\n", dest: /srv/faults/clock.txt }',
       '- file: { path: /srv/faults/touched, state: touch }',
     ]);
-    const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+    const r = await berth(['apply', pb, '-i', asRoot, '--json']);
     assert.is(r.code, 0, JSON.stringify(r.events.filter((e) => /unreachable|failed/.test(e.type))) + r.stderr);
     const reported = Object.fromEntries(r.events.filter((e) => e.type === 'output').map((e) => [e.host, (Date.now() - Date.parse(e.line)) / 1000]));
     assert.ok(Math.abs(reported.h3 - 2 * 86400) < 300, `facts.time of h3 is 2 days behind (${reported.h3} s)`);
@@ -350,11 +357,11 @@ test('a host whose clock is 2 days behind: warned about, the run converges as el
     assert.ok(Math.abs(warned[0].skewMs / 1000 + 2 * 86400) < 300, `skewMs is about -2 days (${warned[0].skewMs})`);
     for (const h of lab.hosts) assert.is(onHost(h, 'cat /srv/faults/clock.txt'), 'clock');
     // Converged: a second run changes nothing but the command (which always runs).
-    const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+    const again = await berth(['apply', pb, '-i', asRoot, '--json']);
     assert.is(again.code, 0);
     assert.is(recapOf(again).h3.changed, 1, 'on h3 only the command ran again');
     // Plain output: the warning and its hint under h3's connection line, and the run succeeds.
-    const plain = await berth(['apply', pb, '-i', lab.inventoryPath]);
+    const plain = await berth(['apply', pb, '-i', asRoot]);
     assert.is(plain.code, 0, plain.stdout + plain.stderr);
     assert.match(plain.stdout, /h3 +WARNING h3's clock is 2 days behind this machine's: TTLs, lock expiry and release times will be off\n +hint: fix NTP on the host/);
     assert.not.match(plain.stdout, /h[12] +WARNING/);

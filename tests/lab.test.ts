@@ -97,7 +97,7 @@ test('the key is private and the inventory is in berth inventory format', () => 
   const text = readFileSync(lab.inventoryPath, 'utf8');
   const inv = parse(text) as Record<string, any>;
   assert.equal(Object.keys(inv).sort(), ['groups', 'hosts', 'ssh', 'vars']);
-  assert.equal(inv.ssh, { user: 'root', key: 'id_ed25519', known_hosts: 'known_hosts' });
+  assert.equal(inv.ssh, { user: 'berth', become: true, key: 'id_ed25519', known_hosts: 'known_hosts' });
   assert.ok(existsSync(join(dirname(lab.inventoryPath), inv.ssh.key)));
   for (const h of lab.hosts) {
     assert.equal(inv.hosts[h.name], { address: '127.0.0.1', port: h.port, vars: { lab_ip: h.ip, lab_name: lab.name } });

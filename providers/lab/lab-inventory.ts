@@ -1,5 +1,7 @@
 // The lab as a berth inventory (the static inventory format: ssh, hosts, groups, vars), so every
-// command that takes an inventory works against a lab unchanged.
+// command that takes an inventory works against a lab unchanged. It logs in as the unprivileged
+// `berth` user and becomes root with sudo, as most fleets are reached, so the demo and every test
+// on the lab's inventory go the way operators' runs go; tests that need a root login name it.
 import { join } from 'node:path';
 import type { LabState } from './lab-state.js';
 import { APT_LINE, labDir } from './names.js';
@@ -16,7 +18,8 @@ export function renderInventory(s: Pick<LabState, 'name' | 'hosts'>): string {
   const out = [
     '# berth inventory (written by `berth lab up`)',
     'ssh:                      # connection defaults for every host',
-    '  user: root',
+    '  user: berth             # unprivileged, with passwordless sudo (root login works too)',
+    '  become: true            # the agent runs as root through `sudo -n`',
     '  key: id_ed25519         # paths are relative to this file',
     '  known_hosts: known_hosts',
     'hosts:',
