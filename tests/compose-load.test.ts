@@ -3,12 +3,13 @@
 // and `berth apply` stops on them (exit 2) before it contacts any host. Interpolation takes its
 // variables from .env, the play's vars and the environment. The real CLI, as a person runs it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { BERTH_ONLY, NESTED_UNSUPPORTED, SERVICE_KEYS, SERVICE_UNSUPPORTED, TOP_LEVEL_UNSUPPORTED } from '../controller/compose/keys.js';
 import { loadForRun } from '../controller/run/load-for-run.js';
 import { playServices } from '../controller/services/play-services.js';
 
@@ -219,6 +220,15 @@ test('the top-level name: names the project unless the playbook names it; two di
   writeFileSync(join(dir, 'alpha.yml'), 'plays:\n  - hosts: all\n    compose: a.yaml\n');
   const alpha = loadForRun(join(dir, 'alpha.yml'));
   assert.ok(alpha.ok && alpha.value.doc.name === 'alpha', 'the Compose name is the project name');
+});
+
+test('docs/services.md names every Compose key berth takes and every one it refuses', () => {
+  const doc = readFileSync(join(root, 'docs/services.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('### Compose keys in berth'));
+  const missing = [...SERVICE_KEYS, ...Object.keys(SERVICE_UNSUPPORTED), ...Object.keys(TOP_LEVEL_UNSUPPORTED), ...BERTH_ONLY, ...Object.keys(NESTED_UNSUPPORTED).map((k) => k.split('.').pop()!)].filter(
+    (k) => !section.includes(`\`${k}\``) && !section.includes(`.${k}\``) && !new RegExp(`[ (\`]${k}[,)\` ]`).test(section),
+  );
+  assert.equal(missing, []);
 });
 
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
