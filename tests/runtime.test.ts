@@ -1,8 +1,9 @@
-// The runtime module on a real lab host over real SSH. Lab hosts have no Docker, no systemd
-// (tini is PID 1) and no package source but the lab repository: berth installs docker.io from
-// it, runs dockerd under its own supervisor, and restarts it only when daemon.json changed.
-// Every claim is checked on the host itself (docker over ssh, pids from /proc), not only in
-// berth's report.
+// The runtime module on real lab hosts over real SSH. Lab hosts have no Docker and no package
+// source but the lab repository: berth installs docker.io from it and restarts the engine only
+// when daemon.json changed. On a host without an init (tini is PID 1) berth runs dockerd under
+// its own supervisor; on a host that boots systemd, docker.service is enabled and systemd runs
+// it. Every claim is checked on the host itself (docker and systemctl over ssh, pids from
+// /proc), not only in berth's report.
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,16 +17,25 @@ let host: LabHost;
 let session: SshSession;
 let agent: TestAgent;
 let aptRepo: string;
+/** The systemd host and berth's agent on it. */
+let sdLab: TestLab;
+let sdSession: SshSession;
+let sd: TestAgent;
 
 const onHost = (cmd: string) => sshLab(lab, host, cmd);
+const onSd = (cmd: string) => sshLab(sdLab, sdLab.hosts[0]!, cmd);
 
-async function connectAgent(): Promise<void> {
-  const target = resolveTarget({ name: host.name, address: host.address, port: host.port, user: 'root', key: lab.keyPath, known_hosts: lab.knownHostsPath }, { sshConfigPath: null, env: {} });
+async function agentOn(l: TestLab): Promise<{ session: SshSession; agent: TestAgent }> {
+  const h = l.hosts[0]!;
+  const target = resolveTarget({ name: h.name, address: h.address, port: h.port, user: 'root', key: l.keyPath, known_hosts: l.knownHostsPath }, { sshConfigPath: null, env: {} });
   if (!target.ok) throw new Error(target.error.message);
   const s = await connect(target.value);
   if (!s.ok) throw new Error(s.error.message);
-  session = s.value;
-  agent = await testAgent(session, host.name);
+  return { session: s.value, agent: await testAgent(s.value, h.name) };
+}
+
+async function connectAgent(): Promise<void> {
+  ({ session, agent } = await agentOn(lab));
 }
 
 /** dockerd's pid and start time (clock ticks since boot): a restart changes both. */
@@ -36,16 +46,19 @@ const info = async (format: string) => (await onHost(`docker info --format '${fo
 const runtime = (params: Record<string, unknown> = {}): TaskSpec[] => [{ module: 'runtime', params: { repo: aptRepo, ...params } }];
 
 test.before(async () => {
-  lab = await startLab({ name: 'runtime', hosts: 1 });
+  [lab, sdLab] = await Promise.all([startLab({ name: 'runtime', hosts: 1 }), startLab({ name: 'runtime-systemd', hosts: 1, init: 'systemd' })]);
   host = lab.hosts[0];
   aptRepo = (parse(readFileSync(lab.inventoryPath, 'utf8')) as { vars: { berth_apt_repo: string } }).vars.berth_apt_repo;
   await connectAgent();
+  ({ session: sdSession, agent: sd } = await agentOn(sdLab));
 });
 
 test.after(async () => {
   agent?.close();
   session?.close();
-  await lab?.down();
+  sd?.close();
+  sdSession?.close();
+  await Promise.all([lab?.down(), sdLab?.down()]);
 });
 
 test('check mode on a host without Docker reports the install and start, and changes nothing', async () => {
@@ -145,6 +158,60 @@ test('after the host restarted (no dockerd, no supervisor), the next apply start
   assert.match(r.tasks[0].changes.map((c) => c.summary).join('\n'), /start docker/);
   assert.match(await serverVersion(), /^20\.10\./);
   assert.is(ran(await agent.run(params)).result.changed, 0);
+});
+
+// The systemd host: the same module, with systemd keeping dockerd running.
+
+/** docker.service's main pid and its start time (clock ticks since boot): a restart changes both. */
+const unitDockerd = async () => (await onSd('p=$(systemctl show docker.service -p MainPID --value) && echo "$p $(cut -d" " -f22 /proc/$p/stat) $(cat /proc/$p/comm)"')).stdout;
+const sdUnit = async () => (await onSd('systemctl is-active docker.service; systemctl is-enabled docker.service')).stdout.split('\n');
+const sdRuntime = (params: Record<string, unknown> = {}): TaskSpec[] => [{ module: 'runtime', params: { repo: aptRepo, ...params } }];
+const LOGS = { 'log-driver': 'json-file', 'log-opts': { 'max-size': '10m' } };
+
+test('systemd host: check mode reports the install and a start through systemd, and changes nothing', async () => {
+  assert.is((await onSd('cat /proc/1/comm')).stdout, 'systemd');
+  assert.is((await onSd('command -v dockerd || echo none')).stdout, 'none');
+  const r = ran(await sd.run(sdRuntime({ daemon: LOGS }), { check: true }));
+  const summaries = r.tasks[0].changes.map((c) => c.summary).join('\n');
+  assert.match(summaries, /install docker\.io/);
+  assert.match(summaries, /start docker \(systemd \(docker\.service\)\)/);
+  assert.not.match(summaries, /supervisor/);
+  assert.is((await onSd('command -v dockerd || echo none')).stdout, 'none');
+});
+
+test('systemd host: installs docker.io; docker.service is enabled and active and runs dockerd, with no supervisor of berth\'s', async () => {
+  const r = ran(await sd.run(sdRuntime({ min_version: '20.10', daemon: LOGS })));
+  assert.is(r.result.failed, 0, r.tasks[0]?.message);
+  assert.equal(await sdUnit(), ['active', 'enabled']);
+  assert.match(await unitDockerd(), /^\d+ \d+ dockerd$/);
+  assert.match((await onSd('docker version --format "{{.Server.Version}}"')).stdout, /^20\.10\./);
+  assert.is((await onSd("docker info --format '{{.LoggingDriver}}'")).stdout, 'json-file');
+  assert.is((await onSd('test -e /usr/local/lib/berth/dockerd-supervisor || test -e /var/run/berth-dockerd-supervisor.pid; echo $?')).stdout, '1');
+  const again = ran(await sd.run(sdRuntime({ min_version: '20.10', daemon: LOGS })));
+  assert.equal([again.result.ok, again.result.changed], [1, 0], JSON.stringify(again.tasks));
+});
+
+test('systemd host: a daemon.json change restarts docker.service once; the next apply does nothing', async () => {
+  const before = await unitDockerd();
+  const params = sdRuntime({ daemon: { 'log-driver': 'local', 'log-opts': { 'max-size': '5m' } } });
+  const first = ran(await sd.run(params));
+  assert.equal([first.result.changed, first.result.failed], [1, 0], first.tasks[0]?.message);
+  assert.match(first.tasks[0].changes[0].summary, /and restart docker/);
+  const after = await unitDockerd();
+  assert.is.not(after, before, 'restarted');
+  assert.equal(await sdUnit(), ['active', 'enabled']);
+  assert.is((await onSd("docker info --format '{{.LoggingDriver}}'")).stdout, 'local');
+  assert.equal(ran(await sd.run(params)).result.changed, 0);
+  assert.is(await unitDockerd(), after, 'not restarted again');
+});
+
+test('systemd host: a daemon.json dockerd refuses is taken back, past systemd\'s start limit', async () => {
+  const good = (await onSd('cat /etc/docker/daemon.json')).stdout;
+  const r = ran(await sd.run(sdRuntime({ daemon: { 'log-driver': 'local', extra: { 'no-such-option': true } } })));
+  assert.is(r.result.failed, 1);
+  assert.match(r.tasks[0].message ?? '', /the previous file is back and the engine runs with it/);
+  assert.is((await onSd('cat /etc/docker/daemon.json')).stdout, good);
+  assert.equal(await sdUnit(), ['active', 'enabled']);
 });
 
 test.run();
