@@ -89,6 +89,13 @@ async function serve(id: number, body: RequestBody): Promise<void> {
         channel.send(r.ok ? { t: 'res', id, ok: true, result: r.result } : { t: 'res', id, ok: false, error: r.error });
         break;
       }
+      case 'image.present':
+      case 'image.digest': {
+        const { serveImageRequest } = await import('./docker/image-requests.js');
+        const r = await serveImageRequest(body);
+        channel.send(r.ok ? { t: 'res', id, ok: true, result: r.result } : { t: 'res', id, ok: false, error: r.error });
+        break;
+      }
       case 'registry.instances':
       case 'registry.fleet': {
         const { serveRegistryRequest } = await import('./registry/serve.js');

@@ -154,6 +154,27 @@ export type UpdateSpec = Static<typeof UpdateSpec>;
 export const RegisterSpec = Type.Object({ name: Str, port: Opt(Type.Integer()), tags: Type.Array(Str), meta: StrMap });
 export type RegisterSpec = Static<typeof RegisterSpec>;
 
+/** Registry credentials for one image, from the playbook's `registries:` (a secret's value: masked). */
+export const PullAuth = Type.Object({ username: Str, password: Str, registry: Opt(Str) });
+export type PullAuth = Static<typeof PullAuth>;
+
+/**
+ * How a service's image that comes from a registry gets to the host: Compose's pull_policy
+ * (`if_not_present` is `missing`; `build` never reaches here, a build is not a pull). The
+ * controller resolves a tag to one digest per run, before the play (controller/services/
+ * pin-digests.ts): every host then pulls that digest, so a tag that moves mid-rollout cannot
+ * split the fleet. Never part of the config hash.
+ */
+export const PullSpec = Type.Object({
+  policy: Type.Union([Type.Literal('always'), Type.Literal('missing'), Type.Literal('never')]),
+  /** repository@sha256:... this run pulls, when the controller resolved the tag. */
+  digest: Opt(Str),
+  /** The registry's answer when the controller could not resolve the tag: a host that must pull fails with it. */
+  unresolved: Opt(Type.Object({ message: Str, hint: Opt(Str) })),
+  auth: Opt(PullAuth),
+});
+export type PullSpec = Static<typeof PullSpec>;
+
 /** Who made a release and from what, recorded in the host's release history. */
 export const ReleaseOrigin = Type.Object({ operator: Str, revision: Str, runId: Str });
 export type ReleaseOrigin = Static<typeof ReleaseOrigin>;
@@ -179,6 +200,8 @@ export const ServiceSpec = Type.Object({
    * (agent/services/image.ts) reads it. Never part of the config hash.
    */
   build: Opt(Type.Unknown()),
+  /** image reference -> how it is pulled, for each image of the service (sidecars too) that comes from a registry. */
+  pull: Opt(Type.Record(Str, PullSpec)),
   /** berth's health check (schema/service.ts Health, normalised on the host): the gate of each new instance. */
   health: Opt(Type.Unknown()),
   register: Opt(RegisterSpec),

@@ -124,9 +124,24 @@ export type RequestBody =
   | { method: 'flood'; params: { count: number; payloadBytes?: number } }
   | { method: 'ping'; params?: Record<string, never> }
   | ServiceRequest
+  | ImageRequest
   | RegistryRequest
   | LockRequest
   | RelayRequest;
+
+// ---------------------------------------------------------------------------------------------
+// Images before a play (controller/services/pin-digests.ts): which images a host has, and what
+// digest a registry has for a tag now, asked through a host's engine (its network, its
+// insecure-registries and mirrors), so that every host of the run pulls that one digest.
+
+export type ImageRequest =
+  /** Which of `refs` this host's engine has. Answers { present: string[]; engine: boolean } (engine false: it does not answer). */
+  | { method: 'image.present'; params: { refs: string[] } }
+  /**
+   * The digest the registry has for `ref` now, without pulling. Answers { digest } (repository@sha256:...);
+   * an error names the registry's answer, with a hint in `detail`.
+   */
+  | { method: 'image.digest'; params: { ref: string; auth?: { username: string; password: string; registry?: string } } };
 
 // ---------------------------------------------------------------------------------------------
 // Host-to-host relay of content (agent/relay/, controller/relay/): a host that receives a blob
@@ -193,7 +208,8 @@ export interface ServiceReleases {
   /** The release live now; absent when the last converge did not finish. */
   current?: string;
   since?: string;
-  releases: Array<{ id: string; createdAt: string; operator: string; revision: string; images: Record<string, string>; imagesPresent: boolean }>;
+  /** `digests`: image reference -> repository@sha256, for the images that came from a registry. */
+  releases: Array<{ id: string; createdAt: string; operator: string; revision: string; images: Record<string, string>; digests?: Record<string, string>; imagesPresent: boolean }>;
 }
 
 /** One container of a service, as `berth ps` shows it. */

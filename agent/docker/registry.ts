@@ -6,7 +6,8 @@ import type { AuthConfig } from 'dockerode';
 import type { ModuleContext } from '../../modules/contract.js';
 import { splitRef, type RegistryAuth } from '../../modules/lib/docker-image-spec.js';
 import { answerMessage, engineCall, refPath } from './api.js';
-import { dockerError, engine, inspectImage, type ImageInfo, type Read } from './engine.js';
+import { dockerError, engine, engineMessage, inspectImage, type ImageInfo, type Read } from './engine.js';
+import { registryFailure } from './registry-answer.js';
 import { followStream, type EngineEvent } from './stream.js';
 
 /** Docker Hub's address for credentials when a reference names no registry. */
@@ -18,12 +19,12 @@ export function authConfig(auth: RegistryAuth | undefined, ref: string): AuthCon
 }
 
 /** The digest the registry has for `ref` now (sha256:...), without pulling anything. */
-export async function remoteDigest(ref: string, auth: RegistryAuth | undefined): Promise<Read<string>> {
+export async function remoteDigest(ref: string, auth: RegistryAuth | undefined, timeoutMs?: number): Promise<Read<string>> {
   const a = authConfig(auth, ref);
   const headers: Record<string, string> = a ? { 'X-Registry-Auth': registryAuthHeader(a) } : {};
-  const r = await engineCall('GET', `/distribution/${refPath(ref)}/json`, { headers });
+  const r = await engineCall('GET', `/distribution/${refPath(ref)}/json`, { headers, timeoutMs });
   if (!r.ok) return { ok: false, error: { code: 'image.registry', message: `cannot ask the registry about ${ref}: ${r.message}` } };
-  if (r.value.status >= 300) return { ok: false, error: { code: 'image.registry', message: `cannot ask the registry about ${ref}: ${answerMessage(r.value)}` } };
+  if (r.value.status >= 300) return { ok: false, error: registryFailure(ref, answerMessage(r.value), { user: auth?.username }) };
   const digest = (JSON.parse(r.value.body) as { Descriptor?: { digest?: string } }).Descriptor?.digest;
   return digest ? { ok: true, value: digest } : { ok: false, error: { code: 'image.registry', message: `the registry gave no digest for ${ref}` } };
 }
@@ -71,10 +72,13 @@ export async function pull(ref: string, auth: RegistryAuth | undefined, ctx: Mod
   try {
     stream = await d.pull(ref, { authconfig: authConfig(auth, ref), abortSignal: ctx.signal });
   } catch (e) {
-    return { ok: false, error: dockerError('image.pull-failed', `pull of ${ref} failed`, e) };
+    const code = (e as { code?: string }).code;
+    // No engine is the host's problem; anything else the engine says of a pull is the registry's answer.
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') return { ok: false, error: dockerError('image.pull-failed', `pull of ${ref} failed`, e) };
+    return { ok: false, error: registryFailure(ref, engineMessage(e), { user: auth?.username, code: 'image.pull-failed' }) };
   }
   const r = await followStream(stream, reporter(ctx, `pull ${ref}`));
-  if (!r.ok) return { ok: false, error: { code: 'image.pull-failed', message: `pull of ${ref} failed: ${r.message}` } };
+  if (!r.ok) return { ok: false, error: registryFailure(ref, r.message, { user: auth?.username, code: 'image.pull-failed' }) };
   const info = await inspectImage(ref);
   if (!info.ok) return info;
   return info.value ? { ok: true, value: info.value } : { ok: false, error: { code: 'image.pull-failed', message: `pull of ${ref} ended without the image` } };

@@ -29,7 +29,7 @@ export const converge = defineModule({
     const made = new Map<string, ServiceImage>();
     const imageChanges: Change[] = [];
     for (const ref of new Set([spec.main.image, ...spec.sidecars.map((s) => s.spec.image)])) {
-      const img = await imageFor(d, ref, ref === spec.main.image ? spec.build : undefined, spec.pinned?.[ref], ctx);
+      const img = await imageFor(d, ref, ref === spec.main.image ? spec.build : undefined, spec.pinned?.[ref], ctx, spec.pull?.[ref]);
       if (!img.ok) return img;
       made.set(ref, img.image);
       images.set(ref, img.image.id ?? PENDING_IMAGE);
@@ -73,7 +73,9 @@ export const converge = defineModule({
       const live = releaseNow();
       if (!live || spec.job) return;
       const pinned = Object.fromEntries([...made.keys()].map((ref) => [ref, made.get(ref)?.result() ?? images.get(ref) ?? '']));
-      recordRelease({ id: live, images: pinned, configHash: releaseHashOf(desired), createdAt: new Date().toISOString(), operator: spec.origin?.operator ?? 'unknown', revision: spec.origin?.revision ?? 'unknown', runId: spec.origin?.runId ?? '', spec: recordedSpec(spec) });
+      // Images from a registry: the digest each ran, so that a release says what it is anywhere.
+      const digests = Object.fromEntries([...made].flatMap(([ref, m]) => (m.digest ? [[ref, m.digest]] : [])));
+      recordRelease({ id: live, images: pinned, ...(Object.keys(digests).length ? { digests } : {}), configHash: releaseHashOf(desired), createdAt: new Date().toISOString(), operator: spec.origin?.operator ?? 'unknown', revision: spec.origin?.revision ?? 'unknown', runId: spec.origin?.runId ?? '', spec: recordedSpec(spec) });
     };
     if (ops.length === 0 && imageChanges.length === 0 && drift.length === 0) {
       // Converged already; a history that lost track of it (a berth upgrade, a run cut short

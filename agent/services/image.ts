@@ -1,13 +1,15 @@
 // The one seam through which a service gets its image: a recorded release's image by id, the
 // service's `build:` built the way the `image` task builds (agent/docker/ensure-image.ts: the
 // content-hash tag, skipped when the host has it, then tagged as the service's image name and
-// older builds pruned), or the named image already on the host. Build changes run before the
-// service's own, and the id they produce is the one the containers are created from and
-// labelled with.
+// older builds pruned), an image from a registry by its pull_policy (pull-image.ts), or the
+// named image already on the host. Build and pull changes run before the service's own, and the
+// id they produce is the one the containers are created from and labelled with.
 import type Docker from 'dockerode';
 import type { Change, ModuleContext } from '../../modules/contract.js';
 import { LABEL_IMAGE, isServiceBuild } from '../../modules/lib/docker-image-spec.js';
+import type { PullSpec } from '../../modules/service-spec.js';
 import type { WireError } from '../../protocol/agent-protocol.js';
+import { pullFor } from './pull-image.js';
 
 export interface ServiceImage {
   /** Steps that make the image (build, load, pull); empty when it is in place. */
@@ -16,6 +18,8 @@ export interface ServiceImage {
   id?: string;
   /** The image id once `changes` ran. */
   result(): string | undefined;
+  /** repository@sha256 of an image from a registry: what the release records. */
+  digest?: string;
 }
 
 export type ImageResult = { ok: true; image: ServiceImage } | { ok: false; error: WireError };
@@ -23,8 +27,11 @@ export type ImageResult = { ok: true; image: ServiceImage } | { ok: false; error
 /** An id that stands for "the image the image changes will make": never equal to a real one. */
 export const PENDING_IMAGE = 'pending';
 
-/** `ctx`: the task's context, which a build needs (its context files, progress, check mode). */
-export async function imageFor(docker: Docker, ref: string, build: unknown, pinned?: string, ctx?: ModuleContext): Promise<ImageResult> {
+/**
+ * `ctx`: the task's context, which a build or a pull needs (its context files, progress, check
+ * mode). `pull`: how the image comes from a registry; without it, the host must have it.
+ */
+export async function imageFor(docker: Docker, ref: string, build: unknown, pinned?: string, ctx?: ModuleContext, pull?: PullSpec): Promise<ImageResult> {
   if (pinned) {
     // A recorded release runs exactly the image it ran: by id, never by a tag that may have moved.
     try {
@@ -38,6 +45,7 @@ export async function imageFor(docker: Docker, ref: string, build: unknown, pinn
     const built = await buildFor(docker, ref, build, ctx);
     if (built) return built;
   }
+  if (pull && build === undefined) return pullFor(ref, pull, ctx);
   try {
     const info = await docker.getImage(ref).inspect();
     return { ok: true, image: { changes: [], id: info.Id, result: () => info.Id } };

@@ -18,7 +18,7 @@ export async function releaseReport(docker: Docker, playbook: string, service?: 
       for (const id of Object.values(r.images)) {
         if (!id || !(await docker.getImage(id).inspect().then(() => true, () => false))) present = false;
       }
-      releases.push({ id: r.id, createdAt: r.createdAt, operator: r.operator, revision: r.revision, images: r.images, imagesPresent: present });
+      releases.push({ id: r.id, createdAt: r.createdAt, operator: r.operator, revision: r.revision, images: r.images, ...(r.digests ? { digests: r.digests } : {}), imagesPresent: present });
     }
     out.push({ service: name, ...(h.current ? { current: h.current, since: h.since } : {}), releases });
   }

@@ -14,6 +14,8 @@ export interface ReleaseRecord {
   id: string;
   /** image reference -> image id, as this release ran them. */
   images: Record<string, string>;
+  /** image reference -> repository@sha256 digest, for the images that came from a registry. */
+  digests?: Record<string, string>;
   configHash: string;
   createdAt: string;
   operator: string;
@@ -45,15 +47,18 @@ export function recordRelease(record: ReleaseRecord): ReleaseHistory {
   const kept = h.releases.filter((r) => r.id !== record.id);
   const prior = h.releases.find((r) => r.id === record.id);
   // A release that comes back (a rollback) keeps who first made it.
-  const entry = prior ? { ...prior, images: record.images, spec: record.spec } : record;
+  const entry = prior ? { ...prior, images: record.images, digests: record.digests ?? prior.digests, spec: record.spec } : record;
   const next: ReleaseHistory = { playbook: h.playbook, service: h.service, current: record.id, since: new Date().toISOString(), releases: [entry, ...kept].slice(0, RELEASES_KEPT) };
   const path = historyPath(h.playbook, h.service);
   writeJson(path, next, 0o600);
   return next;
 }
 
-/** What a release's spec must not carry: how it was built, who made it, what it was pinned to. */
+/**
+ * What a release's spec must not carry: how it was built or pulled (registry logins stay out of
+ * the history), who made it, what it was pinned to.
+ */
 export function recordedSpec(spec: ServiceSpec): ServiceSpec {
-  const { build: _b, origin: _o, pinned: _p, ...rest } = spec;
+  const { build: _b, origin: _o, pinned: _p, pull: _l, ...rest } = spec;
   return rest;
 }

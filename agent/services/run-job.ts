@@ -20,7 +20,7 @@ export const runJob = defineModule({
     const e = await engine();
     if (!e.ok) return e;
     const d = e.docker;
-    const img = await imageFor(d, spec.main.image, spec.build, undefined, ctx);
+    const img = await imageFor(d, spec.main.image, spec.build, undefined, ctx, spec.pull?.[spec.main.image]);
     if (!img.ok) return img;
     const want = desiredContainers({ ...spec, sidecars: [] }, new Map([[spec.main.image, img.image.id ?? '']]))[0];
     const name = oneoffName(spec);

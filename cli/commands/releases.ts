@@ -15,7 +15,7 @@ export function registerReleases(program: Command): void {
   fleetFlags(
     program
       .command('releases <service>')
-      .description("list a service's releases on each host of its play, newest first: id, when, who, playbook revision, whether its images are still there")
+      .description("list a service's releases on each host of its play, newest first: id, when, who, playbook revision, whether its images are still there, and the digest of each image pulled from a registry")
       .addOption(new Option('--json', 'the histories as JSON').env('BERTH_JSON'))
       .addHelpText('after', '\nExample:\n  berth releases web -p playbooks/demo.yml'),
   ).action(
@@ -38,6 +38,8 @@ export function registerReleases(program: Command): void {
           for (const rel of h?.releases ?? []) {
             const mark = rel.id === h?.current ? '*' : ' ';
             process.stdout.write(`  ${mark} ${rel.id}  ${rel.createdAt.replace('T', ' ').slice(0, 19)}  ${rel.operator}  ${rel.revision}${rel.imagesPresent ? '' : '  (images pruned)'}\n`);
+            // Images from a registry: the digest this release ran, the same on every host of its run.
+            for (const [ref, digest] of Object.entries(rel.digests ?? {})) process.stdout.write(`      ${ref} ${digest.slice(digest.indexOf('@') + 1)}\n`);
           }
         }
       }
