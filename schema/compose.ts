@@ -259,6 +259,11 @@ export const composeProperties = {
   stdin_open: Type.Optional(Type.Boolean({ description: 'Keep stdin open.' })),
   tty: Type.Optional(Type.Boolean({ description: 'Allocate a terminal.' })),
   platform: Type.Optional(Type.String({ description: 'Platform of the image (linux/amd64, linux/arm64).' })),
-  pull_policy: Type.Optional(StringEnum(['always', 'never', 'missing', 'build'], { description: 'When to fetch or build the image.' })),
+  pull_policy: Type.Optional(
+    StringEnum(['always', 'missing', 'if_not_present', 'never', 'build'], {
+      description:
+        'When the image comes from a registry: missing (default; if_not_present is the same) pulls only what a host lacks, always asks the registry every apply and pulls a newer digest, never uses only what the host has; build builds from build: and never uses an image of that name berth did not build. Each run pulls one digest per tag on every host. Credentials: the playbook\'s registries:.',
+    }),
+  ),
   container_name: Type.Optional(Type.String({ description: 'Fixed container name (only with one replica; berth names containers itself otherwise).' })),
 };

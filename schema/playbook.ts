@@ -1,7 +1,7 @@
 // A playbook: where the hosts come from, shared vars, and plays. A play targets a host pattern
 // and holds tasks (host configuration), services (containers) and how to roll them out.
 import { Type, type Static } from '@sinclair/typebox';
-import { StringOrList, TaskEnvironment, Vars, mapOf, nameExpected, nameKey, strictObject } from './common.js';
+import { StringOrList, TaskEnvironment, Vars, mapOf, nameExpected, nameKey, patterned, strictObject } from './common.js';
 import { Inventory } from './inventory.js';
 import { RolloutRef } from './rollout.js';
 import { Services } from './service.js';
@@ -64,6 +64,20 @@ export const Secret = Type.Union(
   { description: 'Where a secret value comes from.', expected: '{env: NAME} or {file: path}' },
 );
 
+/**
+ * Credentials for one registry, as `docker login` keeps them per registry host (and Kamal's
+ * `registry:` names them): the password only ever from a secret, so that it is masked.
+ */
+export const RegistryLogin = strictObject(
+  {
+    username: Type.String({ minLength: 1, description: 'User at the registry.' }),
+    password: patterned('(?!)', 'a secret var, like "{{ registry_password }}" (never the password itself)', {
+      description: 'The password or token: a template naming a secret var (secrets:), so that it is masked in every output and never written in the playbook.',
+    }),
+  },
+  { title: 'registry login', description: 'A user and password for one registry.', required: ['username', 'password'] },
+);
+
 /** A network or a volume a play's services share, as Compose declares them. */
 export const ResourceDecl = Type.Union(
   [
@@ -123,6 +137,13 @@ export const Playbook = strictObject(
         description: 'Variables whose values are secret: read from the environment or a file when the run starts, masked in every output, diff, event and log.',
         keyPattern: '^[A-Za-z_][A-Za-z0-9_]*$',
         keyExpected: 'a variable name (letters, digits and _)',
+      }),
+    ),
+    registries: Type.Optional(
+      mapOf(RegistryLogin, {
+        description: 'Logins for the registries services pull their images from, by registry host (docker.io for Docker Hub), as `docker login` keeps them.',
+        keyPattern: '^[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?$',
+        keyExpected: 'a registry host like registry.example.com, 10.0.0.5:5000 or docker.io',
       }),
     ),
     plays: Type.Array(Play, { minItems: 1, description: 'The plays, run in order.' }),

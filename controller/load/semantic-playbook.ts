@@ -145,6 +145,9 @@ function containerChecks(c: Record<string, unknown>, at: DocPath, what: string, 
   if (c.image === undefined && c.build === undefined) {
     found.push({ code: 'service.no-image', message: `${what} needs an image or a build`, path: at, key: true, hint: 'add image: NAME, or build: DIRECTORY (relative to the playbook)' });
   }
+  if (c.pull_policy === 'build' && c.build === undefined) {
+    found.push({ code: 'service.pull-policy', message: `${what}: pull_policy: build needs build: (there is nothing to build)`, path: [...at, 'pull_policy'], hint: 'add build: (a folder with a Dockerfile), or use missing, always or never' });
+  }
   const ref = (name: string, path: DocPath, key: string) => {
     if (isTemplate(name) || reachable.has(name)) return;
     const self_ = name === self;

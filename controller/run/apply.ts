@@ -22,6 +22,7 @@ import type { TagFilter } from './tags.js';
 import type { Rollout } from '../../schema/rollout.js';
 import { serviceTaskModules, type RevertSpec, type ServiceSpec } from '../../modules/service-spec.js';
 import { runOrigin } from './origin.js';
+import { pinDigests } from '../services/pin-digests.js';
 import { runRollout, type HostOutcome } from './rollout.js';
 import { syncRegistry, type RegistryPeer } from './registry-sync.js';
 import { SERVICES_VAR } from '../../lang/discovery-helpers.js';
@@ -292,6 +293,8 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
       if (cancelled) break;
       const hosts = pick[index].filter((h) => live.has(h) && !failed.has(h));
       o.sink({ type: 'play-start', play: play.name ?? `play ${index + 1}`, index, hosts });
+      // Each tag the play's services pull is one digest for all its hosts (a rollback pins image ids).
+      if (!o.planFor) await pinDigests(hosts.flatMap((host) => (plans.has(`${index}/${host}`) ? [{ host, plan: plans.get(`${index}/${host}`)! }] : [])), (host, body) => live.get(host)!.agent.client.request(body).done);
       const rollout = (play as { rollout?: Rollout }).rollout;
       if (rollout && !o.check) {
         const outcome = await runRollout(index, hosts, rollout, { promote: o.promote === true }, { run: (name) => limit(() => runHostPlay(index, name)), revert: (name) => revertHost(index, name), sink: o.sink, cancelled: () => cancelled });

@@ -19,6 +19,8 @@ import { checkSourcePaths, serviceSourceKeys } from '../prepare/source-paths.js'
 import { projectName } from './project.js';
 import { dependencyOrder, normalizeService, qualifier, strings, type NormalizedService } from './service.js';
 import { prepareServiceBuild } from './service-build.js';
+import { pullSpecs } from './pulls.js';
+import { registryLogins, type RegistryLoginInput } from './registry-logins.js';
 import type { BlobRegistry } from '../blobs.js';
 import { parseMs } from './units.js';
 
@@ -28,6 +30,8 @@ export interface ServicePlanInput {
   where: (path: Array<string | number>) => string;
   inventory: ResolvedInventory;
   tags: TagFilter;
+  /** The run's secret values: a registry password must be one of them. */
+  secrets?: string[];
 }
 
 export interface ServiceTasks {
@@ -57,6 +61,7 @@ export function planServices(o: ServicePlanInput, playIndex: number, host: Resol
   const where = (name: string, key: Array<string | number> = []) => found.value.where(name, key);
   const defaultWaitMs = durationMs((play as { rollout?: { healthy_deadline?: string | number } }).rollout?.healthy_deadline) ?? DEFAULT_WAIT_MS;
   const normalized = new Map<string, NormalizedService>();
+  const logins = registryLogins((o.playbook as { registries?: Record<string, RegistryLoginInput> }).registries, scope, o.where, o.secrets);
   for (const name of names) {
     // A Compose file's values are final: `{{ }}` in them is text, not a berth template.
     const rendered = found.value.literal.has(name) ? ok({ value: services[name] }) : renderValue(services[name], scope, where(name));
@@ -72,6 +77,9 @@ export function planServices(o: ServicePlanInput, playIndex: number, host: Resol
       if (!b.ok) return b;
       r.value.spec.build = b.value;
     }
+    const pulls = pullSpecs(svc, r.value.spec, logins, (key) => where(name, key));
+    if (!pulls.ok) return pulls;
+    if (pulls.value) r.value.spec.pull = pulls.value;
     normalized.set(name, r.value);
   }
   // A dependency's own deadline (its `update: healthy_deadline`) bounds how long others wait for it.
