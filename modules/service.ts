@@ -1,8 +1,9 @@
 // `service`: a systemd unit's running state and whether it starts at boot. Hosts without
-// systemd (containers, the lab) get a clear failure rather than a guess at another init.
+// systemd (containers, lab hosts without --init systemd) get a clear failure rather than a
+// guess at another init.
 import { Type, type Static } from '@sinclair/typebox';
 import { runArgv } from './command.js';
-import { defineModule, failed, type Change } from './contract.js';
+import { defineModule, failed, type Change, type PlanResult } from './contract.js';
 import { capture } from './lib/exec.js';
 import { OneOf } from './lib/schema.js';
 
@@ -28,7 +29,7 @@ export const service = defineModule({
     const show = await capture(['systemctl', 'show', unit, '--property=ActiveState,UnitFileState,LoadState,NeedDaemonReload']);
     if (show.code !== 0) return failed('service.query-failed', `systemctl show ${unit} failed`, show.stderr.trim() || show.spawnError);
     const props = Object.fromEntries(show.stdout.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    if (props.LoadState === 'not-found') return failed('service.not-found', `no unit named ${unit} on this host`);
+    if (props.LoadState === 'not-found') return ctx.check ? wouldChange(p) : failed('service.not-found', `no unit named ${unit} on this host`);
 
     const systemctl = (...args: string[]) => () => runArgv(['systemctl', ...args], {}, ctx);
     const changes: Change[] = [];
@@ -60,3 +61,14 @@ export const service = defineModule({
     return { ok: true, changes, data: { active: props.ActiveState, enabled: props.UnitFileState } };
   },
 });
+
+/**
+ * In a check run an earlier task (a copy of the unit file, a package) has not really put the
+ * unit on the host: say what would happen to it rather than fail the host.
+ */
+function wouldChange(p: ServiceParams): PlanResult {
+  const cause = 'the unit is not on this host yet (an earlier task would put it there)';
+  const start = p.state === 'started' || p.state === 'restarted' || p.state === 'reloaded';
+  const summaries = [p.daemon_reload ? 'systemctl daemon-reload' : '', p.enabled ? `enable ${p.name}` : '', start ? `start ${p.name}` : ''].filter(Boolean);
+  return { ok: true, changes: summaries.map((summary) => ({ summary, cause, apply: async () => failed('service.not-found', `no unit named ${p.name} on this host`) })) };
+}
