@@ -1,7 +1,8 @@
 // A Compose file as a play's services (`compose:`), and a task notifying a service, on a real
-// lab host. Both are play keys the validator does not accept yet, so these runs go through the
-// controller's run directly (what `berth apply` calls after validation), over real SSH.
-import { cpSync, readFileSync } from 'node:fs';
+// lab host. Most runs go through the controller's run directly (what `berth apply` calls after
+// loading), over real SSH; the interpolation test goes through `berth apply` itself, since the
+// Compose file is read by the loader.
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -74,6 +75,44 @@ test('compose: a Compose file with build, links, networks, ports and volumes con
   assert.is((await sl.ssh(h1, 'docker exec composed-web-1 ping -c1 -W2 redis >/dev/null && echo reached')).stdout, 'reached');
   const again = await apply('composed', yaml);
   assert.equal(again.ends.filter((e) => e.status !== 'ok').map((e) => e.name), [], 'converged: nothing to do the second time');
+});
+
+test('compose through berth apply: variables from the environment, the play and .env reach the container; {{ }} stays text; name: names the containers', async () => {
+  const dir = join(sl.lab.dir, 'interp');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'compose.yaml'),
+    [
+      'name: interp',
+      'services:',
+      '  app:',
+      '    image: lab/busybox',
+      '    init: true',
+      '    command: ["sh", "-c", "echo $${GREETING} > /greeting; sleep 3600"]',
+      '    environment:',
+      '      GREETING: "${GREETING:-unset}"',
+      '      LITERAL: "{{ inventory_hostname }}"',
+      '      FROM_DOTENV: ${ONLY_DOTENV}',
+      '    labels:',
+      '      tag: "${TAG}"',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, '.env'), 'ONLY_DOTENV=from dotenv\nTAG=from-dotenv\n');
+  process.env.GREETING = 'from the environment';
+  try {
+    const r = await sl.apply('interp-site', 'plays:\n  - hosts: all\n    vars: { TAG: from-vars }\n    compose: interp/compose.yaml\n');
+    assert.is(r.code, 0, r.stderr + JSON.stringify(r.events.filter((e) => e.type === 'task-end' && e.status === 'failed')));
+    const app = await sl.inspect(h1, 'interp-app-1');
+    const env = (app.Config.Env as string[]).filter((e) => /^(GREETING|LITERAL|FROM_DOTENV)=/.test(e)).sort();
+    assert.equal(env, ['FROM_DOTENV=from dotenv', 'GREETING=from the environment', 'LITERAL={{ inventory_hostname }}']);
+    assert.is(app.Config.Labels.tag, 'from-vars', 'the play\'s var beats .env');
+    assert.equal(app.Config.Cmd, ['sh', '-c', 'echo ${GREETING} > /greeting; sleep 3600'], '$$ is one literal $');
+    const greeting = await sl.ssh(h1, 'for i in $(seq 50); do docker exec interp-app-1 cat /greeting 2>/dev/null && break; sleep 0.1; done');
+    assert.is(greeting.stdout, 'from the environment', 'the shell in the container expanded it');
+  } finally {
+    delete process.env.GREETING;
+  }
 });
 
 test('notify: a changed config file restarts the service once, after the play\'s tasks', async () => {
