@@ -1,12 +1,12 @@
 // `file`: a path's kind (file, directory, symlink, absent) and its mode, owner and group. It
 // never writes content: that is copy's and template's job.
-import type { Stats } from 'node:fs';
-import { lstat, mkdir, open, readlink, rename, rm, rmdir, stat, symlink, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, constants as C, fchmodSync, fchownSync, mkdirSync, openSync, renameSync, rmdirSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
+import { lstat, readlink, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { defineModule, failed, type ApplyResult, type Change } from './contract.js';
 import { syncDir } from './lib/atomic-write.js';
+import { baseOf, ioError, openDir, parentOf, resolveTrusted, type TrustedDir } from './lib/trusted-dir.js';
 import { attrChanges, attrProperties, newMode, resolveAttrs, treeAttrChanges, type Attrs } from './lib/attrs.js';
 import { formatMode } from './lib/mode.js';
 import { OneOf } from './lib/schema.js';
@@ -45,7 +45,7 @@ export const file = defineModule({
       const change: Change = {
         summary: `remove ${kindOf(st)} ${path}`,
         cause: 'exists',
-        apply: () => rm(path, { recursive: true, force: true }).then(() => syncDir(dirname(path))).then(ok, (e) => ioFail(`cannot remove ${path}`, e)),
+        apply: () => inParent(path, `cannot remove ${path}`, async (dir, name) => void (await rm(dir.at(name), { recursive: true, force: true }))),
       };
       if (ctx.diff) change.diff = stateDiff(path, `state: ${kindOf(st)}`, 'state: absent');
       return { ok: true, changes: [change] };
@@ -54,26 +54,30 @@ export const file = defineModule({
     const resolved = await resolveAttrs(p, ctx.check);
     if (!resolved.ok) return resolved;
     const a = resolved.attrs;
-    // file, touch and directory act on what a symlink points to, as Ansible's follow: yes.
-    const real = st?.isSymbolicLink() && state !== 'link' ? await stat(path).catch(() => null) : st;
+    // file, touch and directory act on what a symlink points to, as Ansible's follow: yes; but
+    // only through links root could have made (a user's link to /etc/shadow is refused by name).
+    const trusted = resolveTrusted(path);
+    if (!trusted.ok) return trusted;
+    const target = st?.isSymbolicLink() && state !== 'link' ? trusted.value : path;
+    const real = target === path ? st : await lstat(target).catch(() => null);
     if (st && !real) return failed('file.dangling-link', `${path} is a symlink to ${await readlink(path)}, which does not exist`);
 
     switch (state) {
       case 'file':
         if (!real) return failed('file.missing', `${path} does not exist`, 'state: file only manages an existing file; use state: touch to create an empty one, or copy/template to give it content');
         if (real.isDirectory()) return failed('file.is-directory', `${path} is a directory, not a file`);
-        return { ok: true, changes: await attrChanges(path, real, a) };
+        return { ok: true, changes: await attrChanges(target, real, a) };
 
       case 'touch':
         // An existing file keeps its timestamps: touching it every run would never converge.
-        if (real) return { ok: true, changes: await attrChanges(path, real, a) };
+        if (real) return { ok: true, changes: await attrChanges(target, real, a) };
         return { ok: true, changes: [create(path, 'file', a, ctx.diff)] };
 
       case 'directory': {
         if (real && !real.isDirectory()) return failed('file.not-directory', `${path} exists and is a ${kindOf(real)}, not a directory`);
         if (!real) return { ok: true, changes: [create(path, 'directory', a, ctx.diff)] };
-        const changes = await attrChanges(path, real, a);
-        if (p.recursive) changes.push(...(await treeAttrChanges(path, a)));
+        const changes = await attrChanges(target, real, a);
+        if (p.recursive) changes.push(...(await treeAttrChanges(target, a)));
         return { ok: true, changes };
       }
 
@@ -100,26 +104,30 @@ function create(path: string, kind: 'file' | 'directory', a: Attrs, diff: boolea
   const change: Change = {
     summary: `create ${kind} ${path} (mode ${formatMode(mode)})`,
     cause: 'missing',
-    apply: async () => {
+    apply: () => {
+      // Parents get the umask's mode (mkdir -p); only the leaf gets the requested attributes,
+      // set through the descriptor of what was just made (mkdir/open honour the umask).
+      const opened = openDir(parentOf(path), { create: { mode: 0o777 } });
+      if (!opened.ok) return Promise.resolve(opened);
+      const dir = opened.value;
+      const name = baseOf(path);
+      let fd: number | undefined;
       try {
         if (kind === 'directory') {
-          // Parents get the umask's mode; only the leaf gets the requested attributes.
-          await mkdir(dirname(path), { recursive: true });
-          await mkdir(path, { mode });
+          mkdirSync(dir.at(name), mode);
+          fd = openSync(dir.at(name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
         } else {
-          const fh = await open(path, 'wx', mode);
-          await fh.close();
+          fd = openSync(dir.at(name), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
         }
-        const st = await lstat(path);
-        // mkdir/open honour the umask; set the exact mode and ownership afterwards.
-        for (const c of await attrChanges(path, st, { ...a, mode: () => mode })) {
-          const r = await c.apply();
-          if (!r.ok) return r;
-        }
-        await syncDir(dirname(path));
-        return { ok: true };
+        if (a.uid !== undefined || a.gid !== undefined) fchownSync(fd, a.uid ?? -1, a.gid ?? -1);
+        fchmodSync(fd, mode);
+        syncDir(dir);
+        return Promise.resolve(ok());
       } catch (e) {
-        return ioFail(`cannot create ${path}`, e);
+        return Promise.resolve(ioFail(`cannot create ${path}`, e));
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+        dir.close();
       }
     },
   };
@@ -129,20 +137,44 @@ function create(path: string, kind: 'file' | 'directory', a: Attrs, diff: boolea
 
 /** Creates or repoints a symlink atomically: a new link beside it, renamed over the old one. */
 async function placeLink(path: string, target: string, st: Stats | null, a: Attrs): Promise<ApplyResult> {
-  const tmp = join(dirname(path), `.${basename(path)}.berth-${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await symlink(target, tmp);
-    // rename cannot replace a directory with a link; only an empty one goes (force was checked).
-    if (st?.isDirectory()) await rmdir(path);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    return ioFail(`cannot create symlink ${path}`, e);
-  }
+  const tmp = `.${baseOf(path)}.berth-${randomBytes(4).toString('hex')}.tmp`;
+  const placed = await inParent(path, `cannot create symlink ${path}`, (dir, name) => {
+    try {
+      symlinkSync(target, dir.at(tmp));
+      // rename cannot replace a directory with a link; only an empty one goes (force was checked).
+      if (st?.isDirectory()) rmdirSync(dir.at(name));
+      renameSync(dir.at(tmp), dir.at(name));
+    } catch (e) {
+      try {
+        unlinkSync(dir.at(tmp));
+      } catch {
+        // Never made.
+      }
+      throw e;
+    }
+  });
+  if (!placed.ok) return placed;
   for (const c of await attrChanges(path, await lstat(path), a, { link: true })) {
     const r = await c.apply();
     if (!r.ok) return r;
   }
-  await syncDir(dirname(path));
   return { ok: true };
+}
+
+/**
+ * Runs `fn` on `path`'s name inside its directory, opened without following a link a user could
+ * have planted above it, then makes the change durable.
+ */
+async function inParent(path: string, what: string, fn: (dir: TrustedDir, name: string) => unknown): Promise<ApplyResult> {
+  const opened = openDir(parentOf(path));
+  if (!opened.ok) return opened;
+  try {
+    await fn(opened.value, baseOf(path));
+    syncDir(opened.value);
+    return ok();
+  } catch (e) {
+    return { ok: false, error: ioError(what, e) };
+  } finally {
+    opened.value.close();
+  }
 }

@@ -1,7 +1,7 @@
 // `lineinfile`: makes sure one line is in a file (replacing the line a regexp finds), or that
 // no line matching is. For a whole file, use copy or template instead.
 import type { Stats } from 'node:fs';
-import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { defineModule, failed, type Change } from './contract.js';
@@ -9,6 +9,7 @@ import { writeAtomic } from './lib/atomic-write.js';
 import { attrChanges, attrProperties, newMode, resolveAttrs } from './lib/attrs.js';
 import { unifiedDiff } from './lib/diff.js';
 import { OneOf } from './lib/schema.js';
+import { resolveTrusted } from './lib/trusted-dir.js';
 
 export const lineinfileSchema = Type.Object(
   {
@@ -49,8 +50,11 @@ export const lineinfile = defineModule({
     if (!resolved.ok) return resolved;
     const a = resolved.attrs;
 
-    // Edits go to the file a symlink points to, keeping the link.
-    const path = await realTarget(p.path);
+    // Edits go to the file a symlink points to, keeping the link; only a link root could have
+    // made is followed (a user's ~/.bashrc -> /etc/shadow is refused, naming the link).
+    const real = resolveTrusted(p.path);
+    if (!real.ok) return real;
+    const path = real.value;
     const st: Stats | null = await stat(path).catch(() => null);
     if (st && !st.isFile()) return failed('lineinfile.not-file', `${p.path} is not a regular file`);
     if (!st) {
@@ -89,11 +93,6 @@ function compile(source: string | undefined): RegExp | Error | undefined {
   } catch (e) {
     return e as Error;
   }
-}
-
-async function realTarget(path: string): Promise<string> {
-  const l = await lstat(path).catch(() => null);
-  return l?.isSymbolicLink() ? await realpath(path).catch(() => path) : path;
 }
 
 function splitLines(text: string): string[] {

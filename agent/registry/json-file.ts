@@ -1,15 +1,15 @@
 // Small JSON state files that readers (the watcher, the agent, fs.watch callers) may read at any
 // moment: written to a temp file and renamed, so a reader sees the old content or the new.
 // No fsync: this is live state that the watcher rewrites every few seconds anyway.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeAtomicSync } from '../../modules/lib/atomic-write.js';
 
 /** `mode` 0o600 for files with secrets in them: created so, never readable by others for a moment. */
 export function writeJson(path: string, value: unknown, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 1) + '\n', { mode });
-  renameSync(tmp, path);
+  // As root, through no link a user could have planted (modules/lib/trusted-dir.ts).
+  const w = writeAtomicSync(path, JSON.stringify(value, null, 1) + '\n', mode);
+  if (!w.ok) throw new Error(w.error.message);
 }
 
 /** The parsed file, or undefined when it is missing or unreadable (a half-gone file counts as gone). */

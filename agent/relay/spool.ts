@@ -2,7 +2,7 @@
 // hosts can read it through this host's relay while it still arrives: a reader catches up from
 // the file and then follows the writer. Readers never hold the writer back: a slow peer only
 // reads further behind, from disk, and the host's own transfer goes at its own pace.
-import { closeSync, openSync, read, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, read, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const readAt = promisify(read);
@@ -18,7 +18,8 @@ export class Spool {
   private readonly fd: number;
 
   constructor(path: string) {
-    this.fd = openSync(path, 'w+', 0o600);
+    // Never through a symlink planted at the name (the agent writes here as root).
+    this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   }
 
   /** False when the bytes could not be kept (a full disk): the spool fails, the host's own transfer goes on. */

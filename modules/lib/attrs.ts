@@ -1,13 +1,14 @@
 // mode / owner / group of a path, shared by every module that writes files: resolve what the
 // task asks for once, then compare it with what is on disk and plan one change per attribute.
 import type { Stats } from 'node:fs';
-import { chmod, chown, lchown, lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { WireError } from '../../protocol/agent-protocol.js';
 import type { ApplyResult, Change } from '../contract.js';
 import { gidOf, nameOf, uidOf } from './ids.js';
 import { formatMode, parseMode, type ModeFn } from './mode.js';
+import { chmodEntry, chownEntry } from './trusted-dir.js';
 
 /** The schema fragment every file-writing module shares. */
 export const attrProperties = {
@@ -61,15 +62,15 @@ export function newMode(a: Attrs, isDir: boolean): number {
   return a.mode ? a.mode(base, isDir) : base;
 }
 
-const fail = (path: string, e: unknown): ApplyResult => {
-  const err = e as NodeJS.ErrnoException;
-  return { ok: false, error: { code: 'file.attr-failed', message: `cannot set attributes of ${path}: ${err.message}` } };
+/** An attribute change as an apply step: through a handle on what is there now, never a path that could have become a link. */
+const step = (r: () => { ok: true } | { ok: false; error: WireError }) => async (): Promise<ApplyResult> => {
+  const done = r();
+  return done.ok ? { ok: true } : { ok: false, error: done.error.code === 'file.io' ? { ...done.error, code: 'file.attr-failed' } : done.error };
 };
 
 /** Changes that bring one existing path's owner, group and mode to what was asked. */
 export async function attrChanges(path: string, st: Stats, a: Attrs, opts: { link?: boolean } = {}): Promise<Change[]> {
   const changes: Change[] = [];
-  const own = opts.link ? lchown : chown;
   if (a.pendingOwner) changes.push(pending(path, 'owner', a.pendingOwner));
   if (a.pendingGroup) changes.push(pending(path, 'group', a.pendingGroup));
   if (a.uid !== undefined && st.uid !== a.uid) {
@@ -77,7 +78,7 @@ export async function attrChanges(path: string, st: Stats, a: Attrs, opts: { lin
     changes.push({
       summary: `owner of ${path}: ${await nameOf('passwd', st.uid)} -> ${await nameOf('passwd', uid)}`,
       cause: 'owner differs',
-      apply: () => own(path, uid, -1).then(() => ({ ok: true }) as ApplyResult, (e) => fail(path, e)),
+      apply: step(() => chownEntry(path, uid, -1, opts.link)),
     });
   }
   if (a.gid !== undefined && st.gid !== a.gid) {
@@ -85,7 +86,7 @@ export async function attrChanges(path: string, st: Stats, a: Attrs, opts: { lin
     changes.push({
       summary: `group of ${path}: ${await nameOf('group', st.gid)} -> ${await nameOf('group', gid)}`,
       cause: 'group differs',
-      apply: () => own(path, -1, gid).then(() => ({ ok: true }) as ApplyResult, (e) => fail(path, e)),
+      apply: step(() => chownEntry(path, -1, gid, opts.link)),
     });
   }
   // Symlinks have no mode of their own on Linux.
@@ -96,7 +97,7 @@ export async function attrChanges(path: string, st: Stats, a: Attrs, opts: { lin
       changes.push({
         summary: `mode of ${path}: ${formatMode(now)} -> ${formatMode(want)}`,
         cause: 'mode differs',
-        apply: () => chmod(path, want).then(() => ({ ok: true }) as ApplyResult, (e) => fail(path, e)),
+        apply: step(() => chmodEntry(path, want)),
       });
     }
   }

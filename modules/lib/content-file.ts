@@ -1,7 +1,7 @@
 // The agent half of `copy` and `template`: the controller already turned the source into a
 // content hash (controller/prepare/), so the host compares hashes, and fetches and writes the
 // content only when the file differs.
-import type { Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { lstat, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { failed, type Change, type ModuleContext, type PlanResult } from '../contract.js';
@@ -24,6 +24,7 @@ export interface PreparedContent extends AttrParams {
   origin?: string;
 }
 
+const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
 const statOrNull = (p: string): Promise<Stats | null> => lstat(p).catch(() => null);
 
 export async function planContentFile(module: string, p: PreparedContent, ctx: ModuleContext): Promise<PlanResult> {
@@ -47,7 +48,8 @@ export async function planContentFile(module: string, p: PreparedContent, ctx: M
 
   // A symlink at dest is replaced by the file, as Ansible's copy does (follow: no).
   const regular = st?.isFile() ? st : null;
-  const same = regular !== null && regular.size === p.size && (await sha256File(dest)) === p.sha256;
+  // Read without following a link someone put there since the lstat: root would read its target.
+  const same = regular !== null && regular.size === p.size && (await sha256File(dest, READ_NOFOLLOW).catch(() => '')) === p.sha256;
   if (same || (regular && p.force === false)) {
     return { ok: true, changes: await attrChanges(dest, regular, a), data };
   }
@@ -69,7 +71,7 @@ export async function planContentFile(module: string, p: PreparedContent, ctx: M
     apply: async () => {
       const blob = await ctx.blob(p.sha256);
       if (!blob.ok) return blob;
-      const w = await writeAtomic(dest, { file: blob.path }, { mode, uid, gid });
+      const w = await writeAtomic(dest, { file: blob.path }, { mode, uid, gid, replaceLink: st?.isSymbolicLink() });
       return w.ok ? { ok: true, data } : w;
     },
   };
@@ -88,6 +90,6 @@ async function diffFor(dest: string, regular: Stats | null, p: PreparedContent, 
   }
   const blob = await ctx.blob(p.sha256);
   if (!blob.ok) return `${dest}: new content unavailable for the diff (${blob.error.message})\n`;
-  const before = regular ? await readFile(dest) : null;
+  const before = regular ? await readFile(dest, { flag: READ_NOFOLLOW }).catch(() => Buffer.from('')) : null;
   return contentDiff(dest, before, await readFile(blob.path));
 }
