@@ -15,6 +15,7 @@ import {
 import { constants as osConstants } from 'node:os';
 import type { BlobRegistry } from '../blobs.js';
 import { checkFacts } from './check-facts.js';
+import { escapeControls, escapeDeep, fromHostEvent } from '../host-text.js';
 import type { RelayBroker } from '../relay/broker.js';
 import type { RemoteChannel } from '../transport.js';
 
@@ -55,7 +56,7 @@ export class AgentClient {
     channel.stderr.setEncoding('utf8');
     channel.stderr.on('data', (d: string) => (this.stderrTail = (this.stderrTail + d).slice(-4000)));
     channel.onExit((code, signal) => {
-      const tail = this.stderrTail.trim().split('\n').slice(-5).join('\n');
+      const tail = escapeControls(this.stderrTail.trim().split('\n').slice(-5).join('\n'));
       // No exit status at all: the channel closed under us (network cut, host gone, keepalive
       // timeout), which is not the agent's doing. Callers report that host as unreachable.
       if (code === null && !signal) {
@@ -120,13 +121,15 @@ export class AgentClient {
         for (const w of this.helloWaiters.splice(0)) w({ ok: true, hello: f });
         return;
       }
+      // What a host says is shown to the operator: its control characters arrive escaped, and an
+      // event's texts bounded (host-text.ts).
       case 'event':
-        this.pending.get(f.id)?.onEvent(f.event);
+        this.pending.get(f.id)?.onEvent(fromHostEvent(f.event));
         return;
       case 'res': {
         const p = this.pending.get(f.id);
         this.pending.delete(f.id);
-        p?.resolve(f.ok ? { ok: true, result: f.result } : { ok: false, error: f.error });
+        p?.resolve(f.ok ? { ok: true, result: escapeDeep(f.result) } : { ok: false, error: escapeDeep(f.error) });
         return;
       }
       case 'log':

@@ -8,6 +8,7 @@ import { parseDuration } from '../../modules/lib/duration.js';
 import { err, ok, type BerthError, type Result } from '../errors.js';
 import type { HostTransport, RemoteChannel } from '../transport.js';
 import { AgentClient, type Hello } from './agent-client.js';
+import { escapeControls } from '../host-text.js';
 import { agentArtifact, runtimeFor } from './artifacts.js';
 import { clockSkew, type ClockSkew } from './clock-skew.js';
 import { parseNeed, receiveScript, shellCommand, stage1, type NeedLine } from './bootstrap-script.js';
@@ -99,7 +100,7 @@ async function upload(t: HostTransport, script: string, data: Buffer | NodeJS.Re
   const r = await t.exec(shellCommand(script, opts.become), { stdin: data });
   if (!r.ok) return r;
   if (r.value.code !== 0) {
-    return err({ code: 'agent.upload-failed', message: `upload to ${opts.host} failed: ${r.value.stderr.toString().trim() || `exit ${r.value.code}`}`, where: opts.host });
+    return err({ code: 'agent.upload-failed', message: `upload to ${opts.host} failed: ${escapeControls(r.value.stderr.toString().trim()) || `exit ${r.value.code}`}`, where: opts.host });
   }
   return ok(size);
 }
@@ -128,7 +129,7 @@ async function untilHello(ch: RemoteChannel, nonce: string, ms: number, host: st
   clearTimeout(timer);
   if (first !== 'late') return ok(first);
   ch.close();
-  const said = stderr.trim().split('\n').slice(-3).join(' | ');
+  const said = escapeControls(stderr.trim().split('\n').slice(-3).join(' | '));
   const secs = `${Math.round(ms / 100) / 10} s`;
   return err({
     code: 'agent.timeout',
@@ -176,7 +177,8 @@ function untilReady(ch: RemoteChannel, nonce: string): Promise<Outcome> {
 }
 
 function startFailure(o: { code: number | null; stderr: string }, opts: { become: boolean; host: string }): BerthError {
-  const stderr = o.stderr.trim();
+  // The host's words, shown to the operator: escaped like everything else a host says.
+  const stderr = escapeControls(o.stderr.trim());
   if (opts.become && /password is required|no tty present|not in the sudoers/i.test(stderr)) {
     return { code: 'become.failed', message: `sudo on ${opts.host} needs a password or is not allowed: ${stderr.split('\n').pop()}`, where: opts.host, hint: 'berth uses `sudo -n`: give the user passwordless sudo (NOPASSWD) or connect as root' };
   }

@@ -1,6 +1,7 @@
 // Every way an SSH connection can fail, as a value a person can act on. Messages name the host as
 // `user@host:port` (what the operator typed into ssh) and never carry a stack, a key or a secret.
 import { ExitCode, type BerthError } from '../errors.js';
+import { escapeControls } from '../host-text.js';
 
 export type SshErrorCode =
   | 'ssh.unreachable'
@@ -57,8 +58,8 @@ export function describeSocketError(e: unknown): string {
   }
 }
 
-/** The first line of an error's message: never a stack. */
+/** The first line of an error's message: never a stack; a server's words in it shown escaped. */
 export function oneLine(e: unknown): string {
   const raw = e instanceof Error ? e.message : String(e);
-  return (raw.split('\n')[0] ?? '').trim() || 'unknown error';
+  return escapeControls((raw.split('\n')[0] ?? '').trim()) || 'unknown error';
 }
