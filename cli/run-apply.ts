@@ -2,13 +2,14 @@
 // is contacted (exit 2, nothing changed); then the run itself is the controller's job.
 import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { BerthFailure, badInput, type BerthError } from '../controller/errors.js';
+import { BerthFailure, ExitCode, badInput, type BerthError } from '../controller/errors.js';
 import { inventorySource, type InventoryRef } from '../controller/inventory/source.js';
-import { resolveInventory, type ResolvedHost } from '../controller/inventory/resolve.js';
-import { applyPlaybook, preflight, type ApplyOptions } from '../controller/run/apply.js';
+import { hostTarget } from '../controller/inventory/host-target.js';
+import { resolveInventory } from '../controller/inventory/resolve.js';
+import { applyPlaybook, preflight, targets, type ApplyOptions } from '../controller/run/apply.js';
 import { loadForRun, loadInventoryForRun } from '../controller/run/load-for-run.js';
 import { loadSecrets, type SecretRef } from '../controller/run/secrets.js';
-import { createSshPool, resolveTarget, type InventoryHost } from '../controller/ssh/index.js';
+import { createSshPool } from '../controller/ssh/index.js';
 import type { ApplyFlags } from './commands/apply.js';
 import { openReporter } from './report/open.js';
 import { lockOwner } from '../controller/run/locks.js';
@@ -55,17 +56,19 @@ export async function runApply(playbookPath: string, flags: ApplyFlags, override
   const inventory = resolveInventory(inv.value.doc, inv.value.source);
   const patternErrors = preflight({ playbook: doc, inventory, limit: flags.limit, where });
   if (patternErrors.length) throw new BerthFailure(patternErrors);
+  // Where each targeted host is, its jump hosts included, is settled before anything connects: a
+  // jump host that cannot be resolved or a cycle of jumps is bad input, not one unreachable host.
+  const badTargets = [...new Set(targets({ playbook: doc, inventory, limit: flags.limit }).flat())].flatMap((name) => {
+    const t = hostTarget(inventory, inventory.byName.get(name)!);
+    return !t.ok && t.error.exit === ExitCode.badInput ? [t.error] : [];
+  });
+  if (badTargets.length) throw new BerthFailure(badTargets);
 
   // Opened only now: bad input above is reported without loading the live view.
   const reporter = await openReporter(flags);
   const sink = reporter.sink;
   for (const w of loaded.value.warnings) sink({ type: 'warning', code: w.code, message: w.where ? `${w.where}: ${w.message}` : w.message, hint: w.hint });
   const pool = createSshPool({ acceptNewHostKeys: flags.acceptNewHostKeys ? true : undefined });
-  const targetOf = (host: ResolvedHost): InventoryHost => {
-    const jump = host.jumpHost ? inventory.byName.get(host.jumpHost) : undefined;
-    const jumpTarget = jump ? resolveTarget(targetOf(jump)) : undefined;
-    return { ...host.connection, jump: jumpTarget?.ok ? jumpTarget.value : host.connection.jump };
-  };
 
   const project = projectName(doc.name, loaded.value.path);
   const abort = new AbortController();
@@ -95,7 +98,7 @@ export async function runApply(playbookPath: string, flags: ApplyFlags, override
       sink,
       signal: abort.signal,
       connect: async (host) => {
-        const target = resolveTarget(targetOf(host));
+        const target = hostTarget(inventory, host);
         return target.ok ? pool.get(target.value) : target;
       },
       lock: { owner: lockOwner(override?.command ?? (flags.check ? 'plan' : flags.promote ? 'promote' : 'apply'), { reason: flags.lockReason, playbook: project }), fleet: project },

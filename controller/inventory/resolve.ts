@@ -66,12 +66,13 @@ export function resolveInventory(doc: InventoryDoc, source: string): ResolvedInv
     for (const g of ordered) Object.assign(vars, groupsDoc[g]?.vars ?? {});
     Object.assign(vars, entry.vars ?? {});
     const d = doc.ssh ?? {};
-    const jump = entry.jump ?? d.jump;
+    // The default jump host is itself reached directly; a host that names itself is a cycle.
+    const jump = entry.jump ?? (d.jump !== name ? d.jump : undefined);
     byName.set(name, {
       name,
       groups: ['all', ...member],
       vars,
-      jumpHost: jump && hostNames.includes(jump) && jump !== name ? jump : undefined,
+      jumpHost: jump && hostNames.includes(jump) ? jump : undefined,
       connection: {
         name,
         address: entry.address ?? name,

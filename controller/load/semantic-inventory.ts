@@ -1,6 +1,7 @@
-// What the inventory schema cannot say: that groups name hosts and groups that exist, and that
-// child groups do not contain each other. Runs on whatever parsed, even when the schema failed,
-// so a person sees every mistake in one run.
+// What the inventory schema cannot say: that groups name hosts and groups that exist, that child
+// groups do not contain each other, and that jump hosts exist and do not go round in a cycle.
+// Runs on whatever parsed, even when the schema failed, so a person sees every mistake in one run.
+import { checkJumps } from './inventory-jumps.js';
 import type { Finding } from './problems.js';
 import type { DocPath } from './path.js';
 import { didYouMean, shortList } from './suggest.js';
@@ -44,7 +45,7 @@ export function checkInventory(data: unknown, base: DocPath = []): Finding[] {
       });
     });
   }
-  found.push(...cycles(groups, base));
+  found.push(...cycles(groups, base), ...checkJumps(inv, base));
   return found;
 }
 

@@ -10,7 +10,8 @@ import { matchPattern } from '../inventory/pattern.js';
 import { resolveInventory, type ResolvedHost, type ResolvedInventory } from '../inventory/resolve.js';
 import { inventorySource, type InventoryRef } from '../inventory/source.js';
 import { loadForRun, loadInventoryForRun, type LoadedForRun } from '../run/load-for-run.js';
-import { createSshPool, resolveTarget, type InventoryHost } from '../ssh/index.js';
+import { hostTarget } from '../inventory/host-target.js';
+import { createSshPool } from '../ssh/index.js';
 import { projectName } from './project.js';
 
 export interface FleetFlags {
@@ -74,11 +75,6 @@ export async function onHosts<T>(
   opts: { acceptNewHostKeys?: boolean; signal?: AbortSignal } = {},
 ): Promise<Array<HostOutcome<T>>> {
   const pool = createSshPool({ acceptNewHostKeys: opts.acceptNewHostKeys ? true : undefined });
-  const targetOf = (host: ResolvedHost): InventoryHost => {
-    const jump = host.jumpHost ? fleet.inventory.byName.get(host.jumpHost) : undefined;
-    const jumpTarget = jump ? resolveTarget(targetOf(jump)) : undefined;
-    return { ...host.connection, jump: jumpTarget?.ok ? jumpTarget.value : host.connection.jump };
-  };
   const limit = pLimit(fleet.forks);
   const agents: AgentClient[] = [];
   const onAbort = () => agents.forEach((a) => a.cancelAll());
@@ -88,7 +84,7 @@ export async function onHosts<T>(
       hosts.map((name) =>
         limit(async (): Promise<HostOutcome<T>> => {
           const host = fleet.inventory.byName.get(name)!;
-          const target = resolveTarget(targetOf(host));
+          const target = hostTarget(fleet.inventory, host);
           if (!target.ok) return { host: name, ok: false, error: target.error };
           const session = await pool.get(target.value);
           if (!session.ok) return { host: name, ok: false, error: session.error };

@@ -142,3 +142,15 @@ export function sshPath(value: string, t: TokenContext): string {
 }
 
 export const defaultSshConfigPath = (home: string = homedir()): string => join(home, '.ssh', 'config');
+
+/**
+ * Whether the ssh_config berth reads ($BERTH_SSH_CONFIG, else ~/.ssh/config) has a `Host` entry
+ * for exactly this name: an alias a jump host may be written as, which ssh_config maps.
+ */
+export function sshConfigHasHost(name: string, env: NodeJS.ProcessEnv = process.env, home: string = homedir()): boolean {
+  const path = env.BERTH_SSH_CONFIG || defaultSshConfigPath(home);
+  const loaded = loadSshConfig(path, false);
+  if (!loaded.ok || !loaded.value) return false;
+  const names = (v: unknown): string[] => (typeof v === 'string' ? v.split(/\s+/) : Array.isArray(v) ? v.map((x) => String((x as { val?: unknown }).val ?? x)) : []);
+  return loaded.value.some((section) => 'param' in section && String(section.param).toLowerCase() === 'host' && names(section.value).includes(name));
+}

@@ -6,11 +6,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatError, type BerthError } from '../../controller/errors.js';
-import { resolveInventory, type ResolvedHost } from '../../controller/inventory/resolve.js';
+import { hostTarget } from '../../controller/inventory/host-target.js';
+import { resolveInventory } from '../../controller/inventory/resolve.js';
 import { applyPlaybook, preflight } from '../../controller/run/apply.js';
 import type { HostRecap, RunEvent } from '../../controller/run/events.js';
 import { loadForRun } from '../../controller/run/load-for-run.js';
-import { createSshPool, resolveTarget, type InventoryHost } from '../../controller/ssh/index.js';
+import { createSshPool } from '../../controller/ssh/index.js';
 import { hostsInventory } from './hosts.js';
 import type { BerthHost, BerthSsh } from './hosts-schema.js';
 
@@ -74,11 +75,6 @@ export async function runBerth(input: BerthRunInput): Promise<BerthRunOutcome> {
       else if (e.type === 'recap') summary.recap = e.hosts;
     };
     const pool = createSshPool({ acceptNewHostKeys: input.acceptNewHostKeys });
-    const targetOf = (host: ResolvedHost): InventoryHost => {
-      const jump = host.jumpHost ? inventory.byName.get(host.jumpHost) : undefined;
-      const jumpTarget = jump ? resolveTarget(targetOf(jump)) : undefined;
-      return { ...host.connection, jump: jumpTarget?.ok ? jumpTarget.value : host.connection.jump };
-    };
     try {
       summary.exitCode = await applyPlaybook({
         playbookPath: loaded.value.path,
@@ -94,7 +90,7 @@ export async function runBerth(input: BerthRunInput): Promise<BerthRunOutcome> {
         sink,
         signal: new AbortController().signal,
         connect: async (host) => {
-          const target = resolveTarget(targetOf(host));
+          const target = hostTarget(inventory, host);
           return target.ok ? pool.get(target.value) : target;
         },
       });
