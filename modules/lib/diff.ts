@@ -1,7 +1,17 @@
 // Unified diffs of text files for `--diff`, computed on the host (the old content lives there).
-// Myers' O(ND) algorithm over lines: fast for the usual few-line edit of a config file.
+// Myers' algorithm over lines in its linear-space form (@jest/diff-sequences): memory grows with
+// the files, never with the number of changes (the former O(N·D) trace took a 20,000-line
+// rewrite past 1.5 GB). Its time is O(N·D): past a budget of comparisons a note says the diff is
+// too large, rather than hold the agent for minutes.
+import diffSequencesModule from '@jest/diff-sequences';
 
 type Op = { kind: ' ' | '-' | '+'; line: string };
+
+// Its types describe the CommonJS build; the ESM entry (what tsx and the agent bundle load) exports the function itself.
+const diffSequences = diffSequencesModule as unknown as typeof diffSequencesModule.default;
+
+/** Line comparisons one diff may make (a fraction of a second); past it, a one-line note. */
+export const MAX_DIFF_COMPARISONS = 30_000_000;
 
 /** Above this many bytes, or for binary content, a one-line note replaces the diff. */
 export const MAX_DIFF_BYTES = 256 * 1024;
@@ -37,6 +47,7 @@ export function unifiedDiff(a: string, b: string, fromLabel: string, toLabel: st
   const al = splitLines(a);
   const bl = splitLines(b);
   const ops = diffLines(al.lines, bl.lines);
+  if (!ops) return `${fromLabel === '/dev/null' ? toLabel : fromLabel}: diff too large to show (${al.lines.length} -> ${bl.lines.length} lines)\n`.replace(/ \((before|after)\):/, ':');
   if (ops.every((o) => o.kind === ' ')) return '';
   const out = [`--- ${fromLabel}`, `+++ ${toLabel}`];
   // Group ops into hunks separated by more than 2*context unchanged lines.
@@ -87,47 +98,48 @@ function splitLines(s: string): { lines: string[] } {
   return { lines };
 }
 
-function diffLines(a: string[], b: string[]): Op[] {
-  const n = a.length;
-  const m = b.length;
-  const max = n + m;
-  const v = new Int32Array(2 * max + 2);
-  const trace: Int32Array[] = [];
-  let found = false;
-  for (let d = 0; d <= max && !found; d++) {
-    trace.push(v.slice());
-    for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && v[max + k - 1] < v[max + k + 1]) ? v[max + k + 1] : v[max + k - 1] + 1;
-      let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) {
-        x++;
-        y++;
-      }
-      v[max + k] = x;
-      if (x >= n && y >= m) {
-        found = true;
-        break;
-      }
-    }
+const TOO_LARGE = Symbol('diff too large');
+
+/** The edit script from a to b (a shortest one), or undefined past MAX_DIFF_COMPARISONS. */
+function diffLines(a: string[], b: string[]): Op[] | undefined {
+  // A line found on one side only is in no common subsequence: leaving such lines out first keeps
+  // the result a shortest diff, and makes the usual big rewrite (every line new) instant.
+  const inA = new Set(a);
+  const inB = new Set(b);
+  const ai = a.flatMap((l, i) => (inB.has(l) ? [i] : []));
+  const bi = b.flatMap((l, i) => (inA.has(l) ? [i] : []));
+  const matchA: number[] = [];
+  const matchB: number[] = [];
+  let budget = MAX_DIFF_COMPARISONS;
+  try {
+    diffSequences(
+      ai.length,
+      bi.length,
+      (x, y) => {
+        if (--budget < 0) throw TOO_LARGE;
+        return a[ai[x]] === b[bi[y]];
+      },
+      (n, x, y) => {
+        for (let k = 0; k < n; k++) matchA.push(ai[x + k]), matchB.push(bi[y + k]);
+      },
+    );
+  } catch (e) {
+    if (e === TOO_LARGE) return undefined;
+    throw e;
   }
-  // Walk the trace back from the end to recover the edit script.
+  // Between two common lines: what a had is deleted, then what b has is added.
   const ops: Op[] = [];
-  let x = n;
-  let y = m;
-  for (let d = trace.length - 1; d >= 0; d--) {
-    const vd = trace[d];
-    const k = x - y;
-    const prevK = k === -d || (k !== d && vd[max + k - 1] < vd[max + k + 1]) ? k + 1 : k - 1;
-    const prevX = d === 0 ? 0 : vd[max + prevK];
-    const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) {
-      y--;
-      ops.push({ kind: ' ', line: a[--x] });
-    }
-    if (d > 0) {
-      if (x === prevX) ops.push({ kind: '+', line: b[--y] });
-      else ops.push({ kind: '-', line: a[--x] });
+  let x = 0;
+  let y = 0;
+  for (let m = 0; m <= matchA.length; m++) {
+    const toA = m < matchA.length ? matchA[m] : a.length;
+    const toB = m < matchB.length ? matchB[m] : b.length;
+    while (x < toA) ops.push({ kind: '-', line: a[x++] });
+    while (y < toB) ops.push({ kind: '+', line: b[y++] });
+    if (m < matchA.length) {
+      ops.push({ kind: ' ', line: a[x++] });
+      y++;
     }
   }
-  return ops.reverse();
+  return ops;
 }

@@ -61,6 +61,14 @@ test('unified diffs apply with patch(1) and round-trip any edit', () => {
   }
 });
 
+test('a diff that would take too long (lines shuffled among few values) is one line, at once', () => {
+  const a = Array.from({ length: 20_000 }, (_, i) => `v${i % 50}`).join('\n') + '\n';
+  const b = Array.from({ length: 20_000 }, (_, i) => `v${(i * 7) % 50}`).join('\n') + '\n';
+  const t0 = performance.now();
+  assert.is(unifiedDiff(a, b, '/f (before)', '/f (after)'), '/f: diff too large to show (20000 -> 20000 lines)\n');
+  assert.ok(performance.now() - t0 < 10_000);
+});
+
 test('diffs of binary or large content are one line', () => {
   assert.match(contentDiff('/f', Buffer.from('text\n'), Buffer.from([0, 1, 2])), /^\/f: binary file, diff not shown \(5 bytes -> 3 bytes\)\n$/);
   assert.match(contentDiff('/f', null, Buffer.alloc(300 * 1024, 'a')), /large file/);
