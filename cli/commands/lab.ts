@@ -2,6 +2,7 @@
 // implementation (providers/lab) loads only when a lab command runs.
 import { InvalidArgumentError, type Command } from 'commander';
 import { BerthFailure, type Result } from '../../controller/errors.js';
+import type { HostNode } from '../../providers/lab/host-node.js';
 import type { LabStatus } from '../../providers/lab/lab.js';
 import type { HostInit } from '../../providers/lab/recipe.js';
 import { action } from '../run-action.js';
@@ -26,6 +27,12 @@ const INITS: readonly HostInit[] = ['tini', 'systemd'];
 function init(v: string): HostInit {
   if (!(INITS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected ${INITS.join(' or ')}`);
   return v as HostInit;
+}
+
+const NODES: readonly HostNode[] = ['none', 'debian'];
+function node(v: string): HostNode {
+  if (!(NODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected ${NODES.join(' or ')}`);
+  return v as HostNode;
 }
 
 function render(s: LabStatus): string {
@@ -57,12 +64,13 @@ export function registerLab(program: Command): void {
     .description('start a lab of N hosts on the local Docker engine, or resize a running one')
     .option('--hosts <n>', 'number of hosts (default: the current number, or 3 for a new lab)', count)
     .option('--init <init>', "the hosts' PID 1: tini (sshd only, the default for a new lab) or systemd (booted like a Debian server; `docker restart` is a reboot); default: what the lab runs now", init)
+    .option('--node <node>', "Node on the hosts: none (berth pushes its own runtime; the default) or debian (Debian's nodejs, Node 18, installed at start: the agent runs on it)", node)
     .option('--name <lab>', 'lab name', 'default')
     .option('--json', 'print the lab status as JSON')
     .action(
-      action(async (opts: NameOpts & { hosts?: number; init?: HostInit; json?: boolean }) => {
+      action(async (opts: NameOpts & { hosts?: number; init?: HostInit; node?: HostNode; json?: boolean }) => {
         const { labUp, labStatus } = await import('../../providers/lab/lab.js');
-        const up = must(await labUp({ name: opts.name, hosts: opts.hosts, init: opts.init, log }));
+        const up = must(await labUp({ name: opts.name, hosts: opts.hosts, init: opts.init, node: opts.node, log }));
         const status = must(await labStatus({ name: opts.name }));
         if (opts.json) return void process.stdout.write(JSON.stringify(status, null, 2) + '\n');
         if (!up.added.length && !up.removed.length && !up.restarted.length) log(`lab ${opts.name} already runs ${up.state.hosts.length} host${up.state.hosts.length === 1 ? '' : 's'}; nothing to do`);
