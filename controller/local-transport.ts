@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { ok, type BerthError, type Result } from './errors.js';
+import { TailBuffer } from './tail-buffer.js';
 import type { ExecResult, HostTransport, RemoteChannel } from './transport.js';
 
 export function localTransport(): HostTransport {
@@ -22,8 +23,8 @@ export function localTransport(): HostTransport {
     exec(command, opts) {
       return new Promise<Result<ExecResult, BerthError>>((resolve) => {
         const child = start(command);
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
+        const out = new TailBuffer();
+        const err = new TailBuffer();
         child.stdout.on('data', (d: Buffer) => out.push(d));
         child.stderr.on('data', (d: Buffer) => err.push(d));
         child.stdin.on('error', () => {});
@@ -36,7 +37,7 @@ export function localTransport(): HostTransport {
           r.on('data', (d: Buffer) => (sent += d.length));
           r.pipe(child.stdin);
         } else child.stdin.end();
-        child.on('close', (code, signal) => resolve(ok({ code, signal: signal ?? undefined, stdout: Buffer.concat(out), stderr: Buffer.concat(err) })));
+        child.on('close', (code, signal) => resolve(ok({ code, signal: signal ?? undefined, stdout: out.value, stderr: err.value })));
       });
     },
     async spawn(command) {

@@ -6,6 +6,7 @@ import type { BerthError, Result } from './errors.js';
 export interface ExecResult {
   code: number | null;
   signal?: string;
+  /** The last MAX_EXEC_OUTPUT bytes of each stream (tail-buffer.ts): a host cannot make the controller hold more. */
   stdout: Buffer;
   stderr: Buffer;
 }

@@ -122,6 +122,9 @@ export interface RunModel {
 /** Output lines kept per host: enough to show why a task failed, bounded at any fleet size. */
 export const OUTPUT_LINES = 5;
 
+/** Progress bars kept per task: a host that invents a label per event cannot grow a row without end. */
+export const PROGRESS_BARS = 8;
+
 const zero = (): Counts => ({ ok: 0, changed: 0, failed: 0, skipped: 0 });
 
 export function emptyModel(now: number): RunModel {
@@ -177,7 +180,7 @@ export function reduce(m: RunModel, e: ViewEvent, now: number): RunModel {
       if (!t || t.index !== e.task) break;
       const p = t.progress.find((x) => x.label === e.label);
       if (p) Object.assign(p, { done: e.done, total: e.total });
-      else t.progress.push({ label: e.label, done: e.done, total: e.total });
+      else if (t.progress.length < PROGRESS_BARS) t.progress.push({ label: e.label, done: e.done, total: e.total });
       break;
     }
     case 'output': {

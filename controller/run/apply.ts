@@ -256,10 +256,13 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   function sendPlan(index: number, name: string, plan: HostPlan, onRelease?: (service: string, release: string) => void) {
     const l = live.get(name)!;
     const names = new Map([...plan.tasks, ...plan.handlers].map((t) => [t.index, t]));
+    // A task ends once: a host that says so again is not heard (the reporters keep each task-end).
+    const ended = new Set<number>();
     const req = l.agent.client.request({ method: 'run', params: plan }, (e) => {
       const t = names.get(e.kind === 'progress' ? -1 : e.task);
       if (e.kind === 'task-start') o.sink({ type: 'task-start', host: name, play: index, task: e.task, name: e.name, module: e.module, handler: e.handler });
-      else if (e.kind === 'task-end' && t) {
+      else if (e.kind === 'task-end' && t && !ended.has(e.task)) {
+        ended.add(e.task);
         o.sink({ type: 'task-end', host: name, play: index, task: e.task, name: t.name, module: t.module, status: e.status, changes: e.changes, message: e.message, durationMs: e.durationMs, handler: e.handler, ...(e.release ? { service: e.service, release: e.release } : {}) });
         if (e.service && e.release) onRelease?.(e.service, e.release);
       }

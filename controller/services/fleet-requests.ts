@@ -8,6 +8,7 @@ import { badInput, err, ok, type BerthError, type Result } from '../errors.js';
 import { matchPattern } from '../inventory/pattern.js';
 import { buildPlan } from '../run/build-plan.js';
 import { ask, onHosts, type Fleet, type HostOutcome } from './fleet.js';
+import { LogMerge } from './log-merge.js';
 import { playServices } from './play-services.js';
 import type { AgentClient } from '../agent/agent-client.js';
 import type { ResolvedHost } from '../inventory/resolve.js';
@@ -33,7 +34,7 @@ export async function logs(
   target: { service: string; sidecar?: string; replica?: number },
   opts: { follow: boolean; since?: string; tail?: number; acceptNewHostKeys?: boolean; signal?: AbortSignal; onLine: (l: ContainerOutput) => void },
 ): Promise<Array<HostOutcome<{ lines: number }>>> {
-  const collected: ContainerOutput[] = [];
+  const merged = new LogMerge<ContainerOutput>(opts.onLine);
   const outcomes = await onHosts(
     fleet,
     fleet.hosts,
@@ -42,13 +43,12 @@ export async function logs(
         if (e.kind !== 'container-output') return;
         const line = { ...e, host: host.name };
         if (opts.follow) opts.onLine(line);
-        else collected.push(line);
+        else merged.add(line);
       }),
     opts,
   );
   // Without -f every host's lines are in: one timeline across the fleet.
-  collected.sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
-  for (const l of collected) opts.onLine(l);
+  merged.flush();
   return outcomes;
 }
 

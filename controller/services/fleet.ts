@@ -13,6 +13,7 @@ import { loadForRun, loadInventoryForRun, type LoadedForRun } from '../run/load-
 import { hostTarget } from '../inventory/host-target.js';
 import { createSshPool } from '../ssh/index.js';
 import { projectName } from './project.js';
+import type { HostTransport } from '../transport.js';
 
 export interface FleetFlags {
   playbook?: string;
@@ -30,6 +31,8 @@ export interface Fleet {
   playbook?: LoadedForRun;
   project?: string;
   forks: number;
+  /** Opens a transport to a host instead of SSH (library callers, tests: a local or hostile host). */
+  connect?: (host: ResolvedHost) => Promise<Result<HostTransport>>;
 }
 
 export function resolveFleet(flags: FleetFlags): Result<Fleet, BerthError[]> {
@@ -84,9 +87,9 @@ export async function onHosts<T>(
       hosts.map((name) =>
         limit(async (): Promise<HostOutcome<T>> => {
           const host = fleet.inventory.byName.get(name)!;
-          const target = hostTarget(fleet.inventory, host);
-          if (!target.ok) return { host: name, ok: false, error: target.error };
-          const session = await pool.get(target.value);
+          const target = fleet.connect ? undefined : hostTarget(fleet.inventory, host);
+          if (target && !target.ok) return { host: name, ok: false, error: target.error };
+          const session = fleet.connect ? await fleet.connect(host) : await pool.get(target!.value);
           if (!session.ok) return { host: name, ok: false, error: session.error };
           const agent = await startAgent(session.value, { become: host.connection.become === true, host: name });
           if (!agent.ok) return { host: name, ok: false, error: agent.error };

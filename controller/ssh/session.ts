@@ -5,6 +5,7 @@ import { Writable, type Duplex, type Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { err, ok, type BerthError, type Result } from '../errors.js';
 import { oneLine, sshError } from './errors.js';
+import { TailBuffer } from '../tail-buffer.js';
 import { Slots } from './slots.js';
 import { describeTarget, labelTarget, type SshTarget } from './target.js';
 
@@ -13,6 +14,7 @@ export interface ExecResult {
   code: number | null;
   /** e.g. `SIGKILL`. */
   signal?: string;
+  /** The last MAX_EXEC_OUTPUT bytes of each stream (../tail-buffer.ts): a host cannot make the controller hold more. */
   stdout: Buffer;
   stderr: Buffer;
 }
@@ -184,8 +186,8 @@ export class Session implements SshSession {
         settled = true;
         settle(r);
       };
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
+      const stdout = new TailBuffer();
+      const stderr = new TailBuffer();
       let code: number | null = null;
       let signal: string | undefined;
       let sawExit = false;
@@ -204,7 +206,7 @@ export class Session implements SshSession {
         if (timer) clearTimeout(timer);
         if (failure) return resolve(err(failure));
         if (!sawExit && this.ended) return resolve(err(this.disconnectedError()));
-        const r: ExecResult = { code, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
+        const r: ExecResult = { code, stdout: stdout.value, stderr: stderr.value };
         if (signal) r.signal = signal;
         resolve(ok(r));
       });
