@@ -3,7 +3,7 @@
 // credentials against Debian's docker-registry, registry-less shipping from the controller's
 // engine that sends only the layers a host lacks, and retention. Results are checked on the
 // hosts with `docker image inspect` over OpenSSH, bytes with the run's blob registry.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -16,8 +16,8 @@ import { parse, stringify } from 'yaml';
 import { connect, resolveTarget, type SshSession } from '../controller/ssh/index.js';
 import { scanContext } from '../modules/lib/docker-context.js';
 import { dockerfileBases } from '../modules/lib/docker-dockerfile.js';
-import { ensureTools } from '../providers/lab/apt-tools.js';
 import type { RunEvent } from '../controller/run/events.js';
+import { startRegistry as startDockerRegistry, type TestRegistry } from './helpers/docker-registry.js';
 import { sshLab, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 import { ran, testAgent, type TaskSpec, type TestAgent } from './modules/run-tasks.js';
 
@@ -27,7 +27,6 @@ let lab: TestLab;
 let aptRepo: string;
 let gateway: string;
 let registryPort: number;
-let registry: ChildProcess | undefined;
 const hosts: Array<{ host: LabHost; session: SshSession; agent: TestAgent }> = [];
 /** Images this file made on the controller's engine, removed at the end. */
 const controllerImages = new Set<string>();
@@ -141,7 +140,7 @@ test.after(async () => {
     h.agent.close();
     h.session.close();
   }
-  if (registry?.pid) process.kill(registry.pid, 'SIGTERM');
+  reg?.stop();
   for (const ref of controllerImages) {
     try {
       execFileSync('docker', ['image', 'rm', '--force', ref], { stdio: 'ignore' });
@@ -259,31 +258,14 @@ test('retention: with keep 2, older builds go, except one a container uses', asy
 // Registry: Debian's docker-registry on the lab network's gateway, with htpasswd credentials.
 
 const USER = 'berth';
-const PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
+let reg: TestRegistry | undefined;
+const password = () => reg!.password;
 
 async function startRegistry(): Promise<void> {
-  const tools = await ensureTools(['docker-registry'], (l) => process.stderr.write(`  [registry] ${l}\n`));
-  if (!tools.ok) throw new Error(tools.error.message);
-  const dir = join(work, 'registry');
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  const hash = execFileSync('python3', ['-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))', PASSWORD], { encoding: 'utf8' }).trim();
-  writeFileSync(join(dir, 'htpasswd'), `${USER}:${hash}\n`);
-  writeFileSync(
-    join(dir, 'config.yml'),
-    `version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: true}}\nhttp: {addr: "${gateway}:${registryPort}"}\nauth: {htpasswd: {realm: berth-test, path: ${join(dir, 'htpasswd')}}}\n`,
-  );
-  registry = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  registry.stderr!.on('data', (d) => (log += d));
-  for (let i = 0; i < 50; i++) {
-    const r = await fetch(`http://${gateway}:${registryPort}/v2/`).catch(() => undefined);
-    if (r?.status === 401) return;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error(`docker-registry did not start: ${log}`);
+  reg = await startDockerRegistry(gateway, (l) => process.stderr.write(`  [registry] ${l}\n`), registryPort);
 }
 
-const auth = () => ({ username: USER, password: PASSWORD });
+const auth = () => ({ username: USER, password: password() });
 const registryAddr = () => `${gateway}:${registryPort}`;
 
 test('push to a real registry needs the credentials, and never shows them', async () => {
@@ -295,8 +277,8 @@ test('push to a real registry needs the credentials, and never shows them', asyn
 
   const r = ran(await agent.run(appTask({ push: { registry: registryAddr(), tag: 'v1' }, auth: auth() })));
   assert.equal([r.result.changed, r.result.failed], [1, 0], JSON.stringify(r.tasks));
-  assert.ok(!JSON.stringify(r).includes(PASSWORD), 'the password appears in no event');
-  const tags = await fetch(`http://${registryAddr()}/v2/app/tags/list`, { headers: { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` } });
+  assert.ok(!JSON.stringify(r).includes(password()), 'the password appears in no event');
+  const tags = await fetch(`http://${registryAddr()}/v2/app/tags/list`, { headers: { authorization: reg!.basic } });
   assert.equal(((await tags.json()) as { tags: string[] }).tags, ['v1']);
 
   const again = ran(await agent.run(appTask({ push: { registry: registryAddr(), tag: 'v1' }, auth: auth() })));
@@ -336,7 +318,7 @@ test('berth apply: registry credentials from a secret var are masked in every ev
   let out = '';
   let code = 0;
   try {
-    out = (await pexec(process.execPath, [join(root, 'bin/berth.js'), 'apply', book, '-i', lab.inventoryPath, '--json'], { cwd: work, env: { ...process.env, CI: 'true', BERTH_TEST_REGISTRY_PASSWORD: PASSWORD } })).stdout;
+    out = (await pexec(process.execPath, [join(root, 'bin/berth.js'), 'apply', book, '-i', lab.inventoryPath, '--json'], { cwd: work, env: { ...process.env, CI: 'true', BERTH_TEST_REGISTRY_PASSWORD: password() } })).stdout;
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
     code = x.code ?? 1;
@@ -345,8 +327,8 @@ test('berth apply: registry credentials from a secret var are masked in every ev
   assert.is(code, 0, out);
   assert.match(out, /push [^"]*\/app:v2/);
   assert.match(out, /password is \*{8}/, 'the secret was used and masked');
-  assert.not.match(out, new RegExp(PASSWORD));
-  const tags = await fetch(`http://${registryAddr()}/v2/app/tags/list`, { headers: { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` } });
+  assert.not.match(out, new RegExp(password()));
+  const tags = await fetch(`http://${registryAddr()}/v2/app/tags/list`, { headers: { authorization: reg!.basic } });
   assert.equal(((await tags.json()) as { tags: string[] }).tags.sort(), ['v1', 'v2']);
 });
 

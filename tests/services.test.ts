@@ -261,6 +261,15 @@ test('berth ps, logs and exec across the fleet', async () => {
   const ex = await sl.cli(['exec', 'web.1', '--host', 'h2', '-p', pb, '-i', sl.lab.inventoryPath, '--', 'sh', '-c', 'echo $GREETING; id -u; exit 7']);
   assert.is(ex.code, 7);
   assert.equal(ex.stdout.split('\n').filter(Boolean), ['hello', '1000']);
+  // A container's words cannot drive the operator's terminal: escape sequences come out escaped,
+  // from exec as from logs (a line written to the log of the container's PID 1).
+  const seq = await sl.cli(['exec', 'client', '--host', 'h1', '-p', pb, '-i', sl.lab.inventoryPath, '--', 'sh', '-c', "printf 'x \\033]0;pwned\\007\\n'; printf 'y \\033[2J\\302\\233\\n' > /proc/1/fd/1"]);
+  assert.is(seq.code, 0, seq.stderr);
+  assert.is(seq.stdout, 'x \\x1b]0;pwned\\x07\n');
+  const logged = await sl.cli(['logs', 'client', '-p', pb, '-i', sl.lab.inventoryPath, '--limit', 'h1']);
+  assert.is(logged.code, 0, logged.stderr);
+  assert.ok(logged.stdout.includes('h1 client.1 | y \\x1b[2J\\x9b\n'), logged.stdout);
+  assert.not.match(logged.stdout + seq.stdout, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
   const none = await sl.cli(['exec', 'nosuch', '-p', pb, '-i', sl.lab.inventoryPath, '--', 'true']);
   assert.is(none.code, 1);
   assert.match(none.stderr, /no running container of nosuch on any of 2 hosts/);
@@ -268,9 +277,9 @@ test('berth ps, logs and exec across the fleet', async () => {
 
 test('a missing image fails the service clearly, and nothing else on the host changes', async () => {
   const before = await ids(h1);
-  const r = await sl.apply('broken', 'name: shop\nplays:\n  - hosts: h1\n    services:\n      ghost: { image: lab/nothing-here }\n');
+  const r = await sl.apply('broken', 'name: shop\nplays:\n  - hosts: h1\n    services:\n      ghost: { image: lab/nothing-here, pull_policy: never }\n');
   assert.is(r.code, 1);
-  assert.match(r.tasks('h1')['service ghost'].message, /image lab\/nothing-here not present on host; build it or add build:/);
+  assert.match(r.tasks('h1')['service ghost'].message, /image lab\/nothing-here is not on this host, and its pull_policy is never/);
   assert.equal(await ids(h1), before, 'the failure stopped the play before orphans were removed');
 });
 

@@ -29,6 +29,8 @@ export const TOOLS: Record<string, Tool> = {
   docker: { probe: ['docker', '--version'], pkg: 'docker.io' },
   etcd: { probe: ['etcd', '--version'], pkg: 'etcd-server' },
   'docker-registry': { probe: ['docker-registry', '--version'], pkg: 'docker-registry' },
+  // Makes the registry's bcrypt password file (it has no version flag; hashing a word proves it runs).
+  htpasswd: { probe: ['htpasswd', '-nbB', 'probe', 'probe'], pkg: 'apache2-utils' },
   haproxy: { probe: ['haproxy', '-v'], pkg: 'haproxy' },
   tmux: { probe: ['tmux', '-V'], pkg: 'tmux' },
   vagrant: { probe: ['vagrant', '--version'], pkg: 'vagrant' },
