@@ -56,7 +56,8 @@ export const file = defineModule({
     const a = resolved.attrs;
     // file, touch and directory act on what a symlink points to, as Ansible's follow: yes; but
     // only through links root could have made (a user's link to /etc/shadow is refused by name).
-    const trusted = resolveTrusted(path);
+    // (state: link replaces the link itself, inside a parent walked again when it is placed.)
+    const trusted = state === 'link' ? ({ ok: true, value: path } as const) : resolveTrusted(path);
     if (!trusted.ok) return trusted;
     const target = st?.isSymbolicLink() && state !== 'link' ? trusted.value : path;
     const real = target === path ? st : await lstat(target).catch(() => null);

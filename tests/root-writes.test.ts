@@ -127,21 +127,23 @@ test('file: owner and mode of her link to a root file, or a folder under her lin
 
 test('links root made are still followed, and her own files are written as asked', async () => {
   await onHost('mkdir -p /srv/berth-real && ln -sfn /srv/berth-real /home/alice/rootlink && printf "a\\n" > /srv/berth-real/list');
-  await asAlice('mkdir -p /home/alice/mine');
+  await asAlice('mkdir -p /home/alice/mine && ln -s /nowhere /home/alice/mylink');
   const r = ran(
     await agent.run(
       [
         { module: 'lineinfile', params: { path: '/home/alice/rootlink/list', line: 'b' } },
         { module: 'template', params: { src: 'templates/app.conf.hbs', dest: '/home/alice/mine/app.conf', owner: 'alice', mode: '0640' } },
         { module: 'file', params: { path: '/var/run/berth-root-writes', state: 'directory', mode: '0700' } },
+        { module: 'file', params: { path: '/home/alice/mylink', state: 'link', src: '/srv/berth-real', owner: 'alice' } },
       ],
       { baseDir: book, vars: { nonce: 'x' } },
     ),
   );
-  assert.equal(r.tasks.map((t) => t.status), ['changed', 'changed', 'changed'], JSON.stringify(r.tasks));
+  assert.equal(r.tasks.map((t) => t.status), ['changed', 'changed', 'changed', 'changed'], JSON.stringify(r.tasks));
   assert.is(await onHost('cat /srv/berth-real/list'), 'a\nb');
   assert.is(await onHost('stat -c "%U %a" /home/alice/mine/app.conf'), 'alice 640');
   assert.is(await onHost('stat -c "%a" /run/berth-root-writes'), '700', '/var/run is root\'s link to /run');
+  assert.is(await onHost('stat -c "%U %N" /home/alice/mylink'), "alice '/home/alice/mylink' -> '/srv/berth-real'", 'her own link is repointed (state: link never follows it)');
 });
 
 test.run();
