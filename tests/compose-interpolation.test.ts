@@ -3,6 +3,7 @@
 // ported as tables. Pure functions, no files.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { castFor } from '../controller/compose/casts.js';
 import { parseEnvFile } from '../controller/compose/dotenv.js';
 import { describeError, substitute, type Lookup } from '../controller/compose/interpolate.js';
 import { composeVariables } from '../controller/compose/variables.js';
@@ -231,6 +232,20 @@ test('where a variable comes from: the environment beats berth vars, which beat 
   assert.is(v.lookup('LIST'), undefined);
   assert.match(v.why('TPL') ?? '', /template/);
   assert.match(v.why('LIST') ?? '', /list/);
+});
+
+test('values of keys that take numbers or booleans are cast back by path, as compose-go does', () => {
+  const cast = (path: Array<string | number>, text: string) => castFor(path)?.(text);
+  assert.equal(cast(['services', 'web', 'deploy', 'replicas'], '3'), { ok: true, value: 3 });
+  assert.equal(cast(['services', 'web', 'read_only'], 'true'), { ok: true, value: true });
+  assert.equal(cast(['services', 'web', 'tty'], 'no'), { ok: true, value: false });
+  assert.equal(cast(['services', 'web', 'ports', 0, 'target'], '80'), { ok: true, value: 80 });
+  assert.equal(cast(['services', 'web', 'cpus'], '0.5'), { ok: true, value: 0.5 });
+  assert.equal(cast(['networks', 'back', 'internal'], 'false'), { ok: true, value: false });
+  assert.equal(cast(['services', 'web', 'deploy', 'replicas'], 'three'), { ok: false, expected: 'a whole number' });
+  assert.equal(cast(['services', 'web', 'init'], 'maybe'), { ok: false, expected: 'true or false' });
+  assert.is(castFor(['services', 'web', 'image']), undefined);
+  assert.is(castFor(['services', 'web', 'ports', 'x', 'target']), undefined, 'a list position is a number');
 });
 
 test.run();

@@ -6,20 +6,19 @@
 // relative paths in the file start from.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { Service } from '../../schema/service.js';
 import { parseStage } from '../load/analyze.js';
+import { readInput, tooLargeHint, tooLargeMessage } from '../load/read-input.js';
 import { pathText, type DocPath } from '../load/path.js';
 import { fileError, locate, readProblem, type Finding, type LoadError } from '../load/problems.js';
 import { explainSchemaErrors } from '../load/schema-errors.js';
 import { asRecord } from '../load/shape.js';
 import { closest, shortList } from '../load/suggest.js';
 import { schemaErrors } from '../load/validators.js';
-import { Service as ServiceSchema } from '../../schema/service.js';
-import { castFor } from './casts.js';
+import { Service as ServiceSchema, type Service } from '../../schema/service.js';
 import { composeChecks } from './checks.js';
 import { parseEnvFile } from './dotenv.js';
 import { serviceEnvironment } from './environment.js';
-import { describeError, substitute, type Lookup } from './interpolate.js';
+import { interpolateValues } from './interpolate-values.js';
 import { BERTH_ONLY, NESTED_UNSUPPORTED, RESOURCE_KEYS, RESOURCE_UNSUPPORTED, SERVICE_KEYS, SERVICE_UNSUPPORTED, TOP_LEVEL, TOP_LEVEL_UNSUPPORTED, nestedPattern } from './keys.js';
 import { applyLinks } from './links.js';
 import { aboveDotenv, composeVariables } from './variables.js';
@@ -76,7 +75,9 @@ export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProj
   let text: string;
   try {
     if (statSync(file).isDirectory()) return { ok: false, error: [input.atReference('compose.not-a-file', `compose: ${input.path} is a directory, expected a Compose file`, 'name the file, e.g. compose: app/compose.yaml')] };
-    text = readFileSync(file, 'utf8');
+    const r = readInput(file);
+    if (!r.ok) return { ok: false, error: [input.atReference('file.too-large', `compose: ${input.path}: ${tooLargeMessage(r.bytes)}`, tooLargeHint)] };
+    text = r.text;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, error: [input.atReference('compose.not-found', `compose: ${JSON.stringify(input.path)} does not exist`, `the path is relative to the playbook's folder (looked for ${shown})`)] };
@@ -114,7 +115,7 @@ export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProj
 
   // Interpolation, value by value, so that a problem points at the value that has it.
   const unsetAt = new Map<string, DocPath>();
-  const data = interpolate(raw, [], vars.lookup, (path, f) => problems.push(at({ ...f, path })), (name, path) => {
+  const data = interpolateValues(raw, vars.lookup, (path, f) => problems.push(at({ ...f, path })), (name, path) => {
     if (!unsetAt.has(name)) unsetAt.set(name, path);
   }) as Record<string, unknown>;
   for (const [name, path] of unsetAt) {
@@ -281,33 +282,4 @@ function unsetWarning(name: string, where: string, file: string, line: number, c
     col,
     path,
   };
-}
-
-type Report = (path: DocPath, f: Omit<Finding, 'path'>) => void;
-
-/** A copy of the data with every string value interpolated (keys are not), and cast where Compose casts. */
-function interpolate(value: unknown, path: DocPath, lookup: Lookup, report: Report, unset: (name: string, path: DocPath) => void): unknown {
-  if (typeof value === 'string') {
-    const r = substitute(value, lookup);
-    if (!r.ok) {
-      report(path, {
-        code: r.error.kind === 'required' ? 'compose.required-variable' : 'compose.interpolation',
-        message: describeError(r.error),
-        hint: r.error.kind === 'required' ? `set ${r.error.variable} in the environment, in the playbook's vars, or in .env beside the Compose file` : 'write $$ for a literal $; a variable is $NAME, ${NAME} or ${NAME:-default}',
-      });
-      return value;
-    }
-    for (const name of r.unset) unset(name, path);
-    const cast = castFor(path);
-    if (!cast) return r.value;
-    const c = cast(r.value);
-    if (c.ok) return c.value;
-    report(path, { code: 'compose.type', message: `${pathText(path)}: expected ${c.expected}, got ${JSON.stringify(r.value)}${r.value !== value ? ` (from ${JSON.stringify(value)})` : ''}` });
-    return value;
-  }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, [...path, i], lookup, report, unset));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, [...path, k], lookup, report, unset)]));
-  }
-  return value;
 }
