@@ -135,7 +135,8 @@ export class AgentClient {
       case 'log':
         return;
       case 'fetch':
-        return this.serveBlob(f);
+        // A failed relay's reason goes into a warning: escaped like the rest of what a host says.
+        return this.serveBlob(escapeDeep(f));
     }
   }
 
