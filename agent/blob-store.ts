@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { AgentFrame, ControllerFrame, RelayEndpoint, RelaySource, WireError } from '../protocol/agent-protocol.js';
 import { fetchFromPeer } from './relay/peer-fetch.js';
@@ -40,8 +41,11 @@ export class BlobStore {
   private readonly bySha = new Map<string, Promise<BlobResult>>();
   /** The controller is gone: nothing more will come from it. */
   private aborted = false;
-  /** Open once the controller asked (`relay.open`): what this host receives, peers may read. */
-  private relay: { server: RelayServer; spools: Map<string, Spool>; dir: string; key: Buffer } | undefined;
+  /**
+   * Open once the controller asked (`relay.open`): shareable content this host receives, peers
+   * may read (`server`: none when no other host is given an address of this one).
+   */
+  private relay: { server: RelayServer | undefined; spools: Map<string, Spool>; own: Set<Spool>; dir: string; key: Buffer } | undefined;
 
   /** `flow`: pauses the channel's input while a streamed blob's reader lags behind. */
   constructor(
@@ -86,8 +90,8 @@ export class BlobStore {
     const drained = () => drains.splice(0).forEach((cb) => cb());
     // A reader that went away (a failed load) must never leave a source paused.
     out.on('drain', drained).on('close', drained);
-    const spool = this.relay && this.spoolFor(sha256, join(this.relay.dir, sha256));
-    this.receive(sha256, spool, {
+    // Nothing is written to disk unless the content is shared with peers (a spool of its own).
+    this.receive(sha256, undefined, {
       // Pieces for a reader that is gone are dropped; the rest still has to be read off the channel.
       write: (bytes) => out.destroyed || out.write(bytes),
       onDrain: (cb) => (out.destroyed ? cb() : drains.push(cb)),
@@ -115,27 +119,42 @@ export class BlobStore {
     }
   }
 
-  /** Starts serving what this host receives to the run's other hosts (`relay.open`). */
-  async openRelay(key: string, port: number, bind?: string): Promise<{ ok: true; value: RelayEndpoint } | { ok: false; error: WireError }> {
+  /** This host's addresses, for the controller to pick the ones other hosts are given (`relay.addresses`). */
+  relayAddresses(): RelayEndpoint['addresses'] {
+    return hostAddresses();
+  }
+
+  /**
+   * Starts serving shareable content this host receives to the run's other hosts (`relay.open`),
+   * on the addresses in `bind` only; with none, this host only fetches from peers.
+   */
+  async openRelay(key: string, port: number, bind: string[]): Promise<{ ok: true; value: RelayEndpoint } | { ok: false; error: WireError }> {
     if (!this.relay) {
       if (!/^[0-9a-f]{64}$/.test(key)) return { ok: false, error: { code: 'relay.bad-key', message: 'the relay key is not 32 bytes of hex' } };
+      if (!Array.isArray(bind) || bind.some((b) => typeof b !== 'string' || isIP(b) === 0)) return { ok: false, error: { code: 'relay.bad-bind', message: `the relay's addresses must be IP addresses, got ${JSON.stringify(bind)}` } };
       const spools = new Map<string, Spool>();
       const runKey = Buffer.from(key, 'hex');
-      const server = await RelayServer.open(runKey, port, bind, (sha) => spools.get(sha));
-      if (!server.ok) return { ok: false, error: { code: 'relay.listen', message: server.message } };
+      let server: RelayServer | undefined;
+      if (bind.length > 0) {
+        const opened = await RelayServer.open(runKey, port, bind, (sha) => spools.get(sha));
+        if (!opened.ok) return { ok: false, error: { code: 'relay.listen', message: opened.message } };
+        server = opened.value;
+      }
       this.removeStaleSpools();
       const dir = join(this.dir, `relay-${process.pid}`);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      this.relay = { server: server.value, spools, dir, key: runKey };
+      this.relay = { server, spools, own: new Set(), dir, key: runKey };
     }
-    return { ok: true, value: { port: this.relay.server.port, addresses: hostAddresses() } };
+    return { ok: true, value: { port: this.relay.server?.port ?? 0, addresses: hostAddresses() } };
   }
 
-  /** The agent is leaving: its relay stops and what only peers needed goes. */
+  /** The run is over for this agent: its relay stops and what only peers needed goes. */
   closeRelay(): void {
     if (!this.relay) return;
-    this.relay.server.close();
-    for (const s of this.relay.spools.values()) s.close();
+    this.relay.server?.close();
+    // Spools of its own (streamed content) go; so do the store's files it shared, except one a
+    // transfer is still filling: that goes on for this host, and its fetch closes it.
+    for (const s of new Set([...this.relay.spools.values(), ...this.relay.own])) if (this.relay.own.has(s) || !s.receiving) s.close();
     rmSync(this.relay.dir, { recursive: true, force: true });
     this.relay = undefined;
   }
@@ -158,33 +177,37 @@ export class BlobStore {
     }
   }
 
-  /** A spool at `path` for content this host starts to receive, shared with peers: only with the relay open. */
-  private spoolFor(sha256: string, path: string): Spool | undefined {
-    // The same content asked twice at once (two images sharing a layer): the first one is shared.
-    if (!this.relay || this.relay.spools.has(sha256)) return undefined;
-    const spool = new Spool(path);
-    this.relay.spools.set(sha256, spool);
-    return spool;
+  /**
+   * Makes content this host is receiving readable by peers, in `spool` (the store's temporary
+   * file) or a spool of its own; undefined when it cannot be (no relay serving, or the same
+   * content already shared: two images sharing a layer).
+   */
+  private share(sha256: string, spool?: Spool): Spool | undefined {
+    if (!this.relay?.server || this.relay.spools.has(sha256)) return undefined;
+    const s = spool ?? new Spool(join(this.relay.dir, sha256));
+    if (!spool) this.relay.own.add(s);
+    this.relay.spools.set(sha256, s);
+    return s;
   }
 
   private fetch(sha256: string, path: string): Promise<BlobResult> {
     mkdirSync(this.dir, { recursive: true });
     const tmp = `${path}.${process.pid}.${this.next}.tmp`;
-    // The temporary file is the spool: peers read it while it fills, and after the rename.
-    const shared = this.spoolFor(sha256, tmp);
-    const spool = shared ?? new Spool(tmp);
+    // The temporary file is what peers read when the content is shared: while it fills, and after the rename.
+    const spool = new Spool(tmp);
+    const shared = () => this.relay?.spools.get(sha256) === spool;
     return new Promise((resolve) => {
       this.receive(sha256, spool, {
         write: () => true,
         onDrain: () => {},
         end: () => {
           renameSync(tmp, path);
-          // A spool no peer can ask for is done with; a shared one stays open until the agent leaves.
-          if (!shared) spool.close();
+          // A spool no peer can ask for is done with; a shared one stays open until the run ends.
+          if (!shared()) spool.close();
           resolve({ ok: true, path });
         },
         fail: (error) => {
-          if (!shared) spool.close();
+          if (!shared()) spool.close();
           rmSync(tmp, { force: true });
           resolve({ ok: false, error });
         },
@@ -193,13 +216,22 @@ export class BlobStore {
   }
 
   /**
-   * Receives content into `spool` (when there is one) and `sink`: from the controller, or from
-   * the relay it names; when a relay fails part way, the controller sends the rest.
+   * Receives content into `keep` (the store's file, when there is one) and `sink`: from the
+   * controller, or from the relay it names; when a relay fails part way, the controller sends the
+   * rest. Peers may read it only when the controller says it may be shared (or it came from a
+   * relay, which only ever carries such content): never content rendered for this host.
    */
-  private receive(sha256: string, spool: Spool | undefined, sink: Sink): void {
+  private receive(sha256: string, keep: Spool | undefined, sink: Sink): void {
     const hash = createHash('sha256');
     let got = 0;
     let finished = false;
+    let spool = keep;
+    let decided = false;
+    const decide = (shareable: boolean) => {
+      if (decided) return;
+      decided = true;
+      if (shareable) spool = this.share(sha256, keep) ?? keep;
+    };
     const finish = (error?: WireError) => {
       if (finished) return;
       finished = true;
@@ -241,10 +273,12 @@ export class BlobStore {
         }
         if ('relay' in f) {
           this.inflight.delete(id);
+          decide(true);
           // Only a host whose relay is open is sent to another's; without the key, ask again directly.
           if (!this.relay) return fromController({ from: got, relayFailed: f.relay.host, reason: 'this host has no relay key' });
           return fromPeer(f.relay, this.relay.key);
         }
+        decide(f.share === true);
         const bytes = 'data' in f ? Buffer.from(f.data, 'base64') : payload;
         if (f.last) this.inflight.delete(id);
         if (finished) return;

@@ -103,6 +103,9 @@ async function serve(id: number, body: RequestBody): Promise<void> {
         channel.send(r.ok ? { t: 'res', id, ok: true, result: r.result } : { t: 'res', id, ok: false, error: r.error });
         break;
       }
+      case 'relay.addresses':
+        channel.send({ t: 'res', id, ok: true, result: blobs.relayAddresses() });
+        break;
       case 'relay.open': {
         const r = await blobs.openRelay(body.params.key, body.params.port, body.params.bind);
         channel.send(r.ok ? { t: 'res', id, ok: true, result: r.value } : { t: 'res', id, ok: false, error: r.error });
@@ -150,6 +153,8 @@ channel.onFrame((frame: ControllerFrame, payload?: Buffer) => {
       break;
     case 'bye':
       closing = true;
+      // The run is over: no peer reads from this host any more, even while a task finishes.
+      blobs.closeRelay();
       exitWhenIdle();
       break;
   }
@@ -161,6 +166,8 @@ channel.onClose(() => {
   closing = true;
   for (const r of running.values()) r.cancelled = true;
   blobs.abortAll();
+  // The run is over without the controller: its relay closes now, not after the task.
+  blobs.closeRelay();
   exitWhenIdle();
 });
 

@@ -164,12 +164,16 @@ export interface RelaySource {
 }
 
 export type RelayRequest =
+  /** This host's interface addresses, from which the controller picks those other hosts are given. Answers RelayEndpoint['addresses']. */
+  | { method: 'relay.addresses' }
   /**
-   * Opens this host's relay for the run: content it receives from now on is kept while the agent
-   * lives and served to hosts that present `key` (hex, 32 bytes). `port` 0: any free port.
+   * Opens this host's relay for the run: content the controller marks as shareable (`share` on
+   * its blob frames) that arrives from now on is kept while the run lasts and served to hosts that
+   * present `key` (hex, 32 bytes), on the addresses in `bind` only: those the other hosts are
+   * given (none: this host fetches from peers but serves nobody). `port` 0: any free port.
    * Answers RelayEndpoint.
    */
-  { method: 'relay.open'; params: { key: string; port: number; bind?: string } };
+  | { method: 'relay.open'; params: { key: string; port: number; bind: string[] } };
 
 export interface RelayEndpoint {
   port: number;
@@ -400,15 +404,20 @@ export type ControllerFrame =
   | ({ t: 'req'; id: number } & RequestBody)
   /** Stop request `id` after the task it is running now. */
   | { t: 'cancel'; id: number }
-  /** A piece of a blob the agent fetched; base64, at most BLOB_CHUNK_BYTES decoded. */
-  | { t: 'blob'; fetch: number; ok: true; data: string; last: boolean }
+  /**
+   * A piece of a blob the agent fetched; base64, at most BLOB_CHUNK_BYTES decoded. `share`: the
+   * content may be passed on to other hosts through this host's relay (files and image layers
+   * every host gets alike); never set for content rendered for this host (templates, inline
+   * content), which no other host may read.
+   */
+  | { t: 'blob'; fetch: number; ok: true; data: string; last: boolean; share?: boolean }
   /**
    * The same, raw: on the wire this line is followed by exactly `bytes` bytes of content (at most
    * BLOB_CHUNK_BYTES), which ByteFrameReader hands over with the frame. Content larger than
    * RAW_BLOB_MIN_BYTES travels so: no base64 (a third more bytes to encrypt and send) and no
    * JSON to parse around it.
    */
-  | { t: 'blob'; fetch: number; ok: true; bytes: number; last: boolean }
+  | { t: 'blob'; fetch: number; ok: true; bytes: number; last: boolean; share?: boolean }
   | { t: 'blob'; fetch: number; ok: false; error: WireError }
   /**
    * Fetch this content from another host's relay instead (RelayRequest), with the run's key this

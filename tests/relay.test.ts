@@ -5,7 +5,8 @@
 // relay that passes content on while it still arrives, a wrong key, a relay that dies part way.
 // On lab hosts over SSH: tests/images.test.ts.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,10 +14,14 @@ import { pipeline } from 'node:stream/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BlobStore } from '../agent/blob-store.js';
+import { fetchFromPeer } from '../agent/relay/peer-fetch.js';
+import { startAgent } from '../controller/agent/start-agent.js';
+import { BlobRegistry } from '../controller/blobs.js';
+import { localTransport } from '../controller/local-transport.js';
 import { RelayBroker, type RelayWarning } from '../controller/relay/broker.js';
-import { openRelays } from '../controller/relay/open-relays.js';
+import { openRelays, type RelayHost } from '../controller/relay/open-relays.js';
 import { pickAddress } from '../controller/relay/pick-address.js';
-import { BLOB_CHUNK_BYTES, RELAY_MIN_BYTES, type AgentFrame, type RelayEndpoint } from '../protocol/agent-protocol.js';
+import { BLOB_CHUNK_BYTES, RELAY_MIN_BYTES, type AgentFrame, type HostPlan, type RelayEndpoint } from '../protocol/agent-protocol.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const work = mkdtempSync(join(tmpdir(), 'berth-relay-'));
@@ -35,11 +40,13 @@ test('pickAddress: a subnet the other host is on first; addresses every host has
   assert.is(pickAddress([addr('172.20.0.1', '172.20.0.1/16', 'br-0a1b2c3d4e5f'), addr('203.0.113.7', '203.0.113.7/24')], b, [a, b]), '203.0.113.7');
 });
 
-const endpoint = (address: string): RelayEndpoint => ({ port: 4000, addresses: [addr(address, `${address}/24`)] });
+const endpoint = (_address: string): RelayEndpoint => ({ port: 4000, addresses: [] });
+/** Every host of the test dials `address` for this one (what open-relays.ts works out from the interfaces). */
+const givenAll = (address: string) => new Map(['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h9'].map((h) => [h, address]));
 
 test('broker: the first host gets a blob from the controller, the next ones from hosts that have it, two each at most', () => {
   const b = new RelayBroker();
-  for (const [i, h] of ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].entries()) b.addHost(h, endpoint(`10.1.0.${i + 1}`));
+  for (const [i, h] of ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].entries()) b.addHost(h, endpoint(`10.1.0.${i + 1}`), givenAll(`10.1.0.${i + 1}`));
   const s = 'a'.repeat(64);
   const big = RELAY_MIN_BYTES * 4;
   assert.is(b.route('h1', s, big, {}), undefined, 'h1 first: from the controller');
@@ -55,9 +62,9 @@ test('broker: the first host gets a blob from the controller, the next ones from
 test('broker: a failed relay is reported once and no host is sent there again', () => {
   const warnings: RelayWarning[] = [];
   const b = new RelayBroker((w) => warnings.push(w));
-  b.addHost('h1', endpoint('10.1.0.1'));
-  b.addHost('h2', endpoint('10.1.0.2'));
-  b.addHost('h3', endpoint('10.1.0.3'));
+  b.addHost('h1', endpoint('10.1.0.1'), givenAll('10.1.0.1'));
+  b.addHost('h2', endpoint('10.1.0.2'), givenAll('10.1.0.2'));
+  b.addHost('h3', endpoint('10.1.0.3'), givenAll('10.1.0.3'));
   const s = 'c'.repeat(64);
   const size = RELAY_MIN_BYTES * 2;
   b.route('h1', s, size, {});
@@ -71,8 +78,8 @@ test('broker: a failed relay is reported once and no host is sent there again', 
   b.route('h3', s, size, { from: 0, relayFailed: 'h1', reason: 'again' });
   assert.is(warnings.length, 1, 'reported once');
   // A host that left the run (its agent lost) is dropped without anyone having to fail on it first.
-  b.addHost('h4', endpoint('10.1.0.4'));
-  b.addHost('h5', endpoint('10.1.0.5'));
+  b.addHost('h4', endpoint('10.1.0.4'), givenAll('10.1.0.4'));
+  b.addHost('h5', endpoint('10.1.0.5'), givenAll('10.1.0.5'));
   b.drop('h2');
   assert.is(b.route('h4', s, size, {})?.host, 'h3', 'not h1 (failed), not h2 (gone)');
   // h1 failed part way (1000 bytes came): reachable. h3's and h4's relays send nothing at all:
@@ -83,7 +90,7 @@ test('broker: a failed relay is reported once and no host is sent there again', 
   b.route('h5', s, size, { from: 0, relayFailed: 'h4', reason: 'connection refused' });
   assert.equal(warnings.map((w) => w.code), ['relay.failed', 'relay.failed', 'relay.failed', 'relay.off']);
   assert.match(warnings[3].message, /2 relays could not be reached at all; the controller sends all content/);
-  b.addHost('h6', endpoint('10.1.0.6'));
+  b.addHost('h6', endpoint('10.1.0.6'), givenAll('10.1.0.6'));
   assert.is(b.route('h6', s, size, {}), undefined, 'h5 has it and room to pass it on, but relaying is off');
 });
 
@@ -94,39 +101,42 @@ const everyStore: BlobStore[] = [];
  * Agents in this process, each a BlobStore with its own folder and relay, and a controller that
  * serves `content` through the real broker, `msPerChunk` between raw pieces.
  */
-async function fleet(names: string[], content: Buffer, opts: { msPerChunk?: number; key?: (host: string) => string | undefined } = {}) {
+async function fleet(names: string[], content: Buffer, opts: { msPerChunk?: number; key?: (host: string) => string | undefined; share?: boolean } = {}) {
   const broker = new RelayBroker((w) => warnings.push(w));
   const warnings: RelayWarning[] = [];
   const fetches: Array<{ host: string; from: number; relayFailed?: string }> = [];
   let controllerBytes = 0;
   const stores = new Map<string, BlobStore>();
+  const ports = new Map<string, number>();
   for (const host of names) {
     const store: BlobStore = new BlobStore(
       (f: AgentFrame) => {
         if (f.t !== 'fetch') return;
         fetches.push({ host, from: f.from ?? 0, relayFailed: f.relayFailed });
-        const relay = broker.route(host, f.sha256, content.length, f);
+        const relay = opts.share !== false && broker.route(host, f.sha256, content.length, f);
         if (relay) return setImmediate(() => store.onFrame({ t: 'blob', fetch: f.fetch, ok: true, relay }));
         void (async () => {
           for (let at = f.from ?? 0; at < content.length; at += BLOB_CHUNK_BYTES) {
             await new Promise((r) => setTimeout(r, opts.msPerChunk ?? 0));
             const piece = content.subarray(at, at + BLOB_CHUNK_BYTES);
             controllerBytes += piece.length;
-            store.onFrame({ t: 'blob', fetch: f.fetch, ok: true, bytes: piece.length, last: at + BLOB_CHUNK_BYTES >= content.length }, piece);
+            // As the controller does: files and layers may be shared, rendered content not.
+            store.onFrame({ t: 'blob', fetch: f.fetch, ok: true, bytes: piece.length, last: at + BLOB_CHUNK_BYTES >= content.length, ...(opts.share !== false && at === (f.from ?? 0) ? { share: true } : {}) }, piece);
           }
         })();
       },
       undefined,
       join(work, `${host}-${process.pid}-${Math.random().toString(36).slice(2)}`),
     );
-    const opened = await store.openRelay(opts.key?.(host) ?? broker.key, 0, '127.0.0.1');
+    const opened = await store.openRelay(opts.key?.(host) ?? broker.key, 0, ['127.0.0.1']);
     if (!opened.ok) throw new Error(opened.error.message);
     // Loopback is what these agents share; the broker would never pick it from interfaces.
-    broker.addHost(host, opened.value, '127.0.0.1');
+    broker.addHost(host, opened.value, new Map(names.map((n) => [n, '127.0.0.1'])));
+    ports.set(host, opened.value.port);
     stores.set(host, store);
     everyStore.push(store);
   }
-  return { broker, stores, warnings, fetches, controllerBytes: () => controllerBytes };
+  return { broker, stores, ports, warnings, fetches, controllerBytes: () => controllerBytes };
 }
 
 /** What a reader got, and in what order things happened (`log` is shared between readers). */
@@ -237,6 +247,105 @@ test('the relay serves nothing it was not given, and checks what it passes on', 
   assert.not.ok(existsSync(join(f.stores.get('h1')!.dir, sha(content))), 'nothing bad kept');
 });
 
+/** What a host holding the run's key gets when it asks a relay for `sha256` itself: the bytes, or why not. */
+function askRelay(port: number, key: string, sha256: string, size: number): Promise<{ bytes: number } | { refused: string }> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    fetchFromPeer({ host: 'h1', address: '127.0.0.1', port, size }, Buffer.from(key, 'hex'), { sha256, from: 0 }, {
+      data: (b) => void (bytes += b.length),
+      end: () => resolve({ bytes }),
+      fail: (reason) => resolve(bytes ? { bytes } : { refused: reason }),
+    });
+  });
+}
+
+test('content rendered for a host (not shareable) is never spooled nor served to peers; shareable content is', async () => {
+  const rendered = randomBytes(2 * BLOB_CHUNK_BYTES);
+  const f = await fleet(['h1', 'h2'], rendered, { share: false });
+  const kept = await f.stores.get('h1')!.get(sha(rendered));
+  assert.ok(kept.ok && readFileSync(kept.path).equals(rendered), 'h1 has it for itself');
+  // h2 holds the run's key and asks h1's relay for it anyway.
+  const asked = await askRelay(f.ports.get('h1')!, f.broker.key, sha(rendered), rendered.length);
+  assert.ok('refused' in asked && /has no content/.test(asked.refused), `h1's relay served ${JSON.stringify(asked)}`);
+  assert.equal(readdirSync(f.stores.get('h1')!.dir).filter((n) => n.startsWith('relay-')).flatMap((d) => readdirSync(join(f.stores.get('h1')!.dir, d))), [], 'nothing spooled');
+  for (const s of f.stores.values()) s.closeRelay();
+
+  // The control: the same request for a file every host gets is served.
+  const file = randomBytes(2 * BLOB_CHUNK_BYTES);
+  const g = await fleet(['h1', 'h2'], file);
+  assert.ok((await g.stores.get('h1')!.get(sha(file))).ok);
+  assert.equal(await askRelay(g.ports.get('h1')!, g.broker.key, sha(file), file.length), { bytes: file.length });
+  for (const s of g.stores.values()) s.closeRelay();
+
+  // And the controller marks what may be shared: files and layers, not rendered content.
+  const blobs = new BlobRegistry();
+  const path = join(work, `file-${process.pid}`);
+  writeFileSync(path, file);
+  assert.is(blobs.mayShare(blobs.add('password=hunter2 rendered for h1').sha256), false);
+  assert.is(blobs.mayShare(blobs.addFile(path).sha256), true);
+});
+
+/** The agent's answers to relay.addresses and relay.open, for a store whose host has one loopback address of its own. */
+function loopbackAgent(store: BlobStore, address: string, opened?: (port: number) => void): RelayHost['request'] {
+  return async (body) => {
+    if (body.method === 'relay.addresses') return { ok: true as const, result: [{ address, family: 'IPv4', cidr: `${address}/8`, iface: 'lo' }] };
+    if (body.method !== 'relay.open') return { ok: false as const, error: { code: 'test', message: `unexpected ${body.method}` } };
+    const r = await store.openRelay(body.params.key, body.params.port, body.params.bind);
+    if (r.ok) opened?.(r.value.port);
+    return r.ok ? { ok: true as const, result: r.value } : r;
+  };
+}
+
+const connects = (host: string, port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = netConnect({ host, port }, () => (s.destroy(), resolve(true)));
+    s.on('error', () => resolve(false));
+  });
+
+test('openRelays: a relay listens only on the address the other hosts are given, not on every interface', async () => {
+  const stores = [1, 2].map((i) => new BlobStore(() => {}, undefined, join(work, `bind-${process.pid}-${i}`)));
+  everyStore.push(...stores);
+  const ports: number[] = [];
+  const warnings: RelayWarning[] = [];
+  // h1's interfaces are 127.0.0.1, h2's 127.0.0.2 (both loopback here, so both can listen).
+  const broker = await openRelays(
+    stores.map((store, i) => ({ host: `h${i + 1}`, vars: {}, request: loopbackAgent(store, `127.0.0.${i + 1}`, (p) => (ports[i] = p)) })),
+    (w) => warnings.push(w),
+  );
+  assert.ok(broker, JSON.stringify(warnings));
+  assert.is(await connects('127.0.0.1', ports[0]), true, 'h1 answers where h2 is told to dial');
+  assert.is(await connects('127.0.0.2', ports[0]), false, 'and nowhere else');
+  assert.is(await connects('127.0.0.1', ports[1]), false, 'h2 listens on its own address only');
+  const s = 'e'.repeat(64);
+  broker!.route('h1', s, RELAY_MIN_BYTES, {});
+  assert.equal(broker!.route('h2', s, RELAY_MIN_BYTES, {}), { host: 'h1', address: '127.0.0.1', port: ports[0], size: RELAY_MIN_BYTES });
+});
+
+test('a real agent closes its relay as soon as the run ends, even while its last task still runs', async () => {
+  process.env.BERTH_HOST_DIR = join(work, `agent-host-${process.pid}`);
+  const transport = localTransport();
+  const started = await startAgent(transport, { become: false, host: 'local' });
+  if (!started.ok) throw new Error(started.error.message);
+  const client = started.value.client;
+  const opened = await client.request({ method: 'relay.open', params: { key: 'a'.repeat(64), port: 0, bind: ['127.0.0.1'] } }).done;
+  if (!opened.ok) throw new Error(opened.error.message);
+  const port = (opened.result as RelayEndpoint).port;
+  assert.is(await connects('127.0.0.1', port), true, 'open while the run lasts');
+  const plan: HostPlan = { host: 'local', check: false, diff: false, tasks: [{ index: 0, name: 'slow', module: 'command', params: ['sleep', '3'] }], handlers: [], vars: {}, secrets: [] };
+  const run = client.request({ method: 'run', params: plan }).done;
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  client.bye();
+  let closedAfter: number | undefined;
+  while (Date.now() - t0 < 2000 && closedAfter === undefined) {
+    if (!(await connects('127.0.0.1', port))) closedAfter = Date.now() - t0;
+    else await new Promise((r) => setTimeout(r, 50));
+  }
+  await run;
+  transport.close();
+  assert.ok(closedAfter !== undefined, 'the relay still answered 2 s after the bye (the task sleeps 3 s)');
+});
+
 test('openRelays: a berth_relay_port that is no port is warned about, and that relay takes any free port', async () => {
   const stores = [1, 2].map((i) => new BlobStore(() => {}, undefined, join(work, `ports-${process.pid}-${i}`)));
   everyStore.push(...stores);
@@ -245,12 +354,8 @@ test('openRelays: a berth_relay_port that is no port is warned about, and that r
     stores.map((store, i) => ({
       host: `h${i + 1}`,
       vars: i === 0 ? { berth_relay_port: 'http' } : {},
-      // The agent's own handling of relay.open, bound to loopback here.
-      request: async (body) => {
-        if (body.method !== 'relay.open') return { ok: false as const, error: { code: 'test', message: `unexpected ${body.method}` } };
-        const r = await store.openRelay(body.params.key, body.params.port, '127.0.0.1');
-        return r.ok ? { ok: true as const, result: r.value } : r;
-      },
+      // The agent's own handling of the relay requests, with loopback addresses of its own.
+      request: loopbackAgent(store, `127.0.0.${i + 1}`),
     })),
     (w) => warnings.push(w),
   );

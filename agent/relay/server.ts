@@ -11,33 +11,58 @@ const MAX_ASK_BYTES = 1024;
 
 export class RelayServer {
   private constructor(
-    private readonly server: Server,
+    private readonly servers: Server[],
+    private readonly sockets: Set<TLSSocket>,
     readonly port: number,
+    readonly addresses: string[],
   ) {}
 
-  /** `find`: the spool holding a sha256, when this host has or is receiving it. */
-  static open(key: Buffer, port: number, bind: string | undefined, find: (sha256: string) => Spool | undefined): Promise<{ ok: true; value: RelayServer } | { ok: false; message: string }> {
-    const listen = (host: string) =>
-      new Promise<{ ok: true; value: RelayServer } | { ok: false; message: string }>((resolve) => {
-        const server = createServer(serverTls(key), (socket) => void serveOne(socket, find));
-        // A handshake with the wrong key is that peer's problem, not this agent's.
-        server.on('tlsClientError', () => {});
-        server.once('error', (e) => resolve({ ok: false, message: `cannot listen on ${host} port ${port}: ${e.message}` }));
-        server.listen(port, host, () => {
-          server.removeAllListeners('error');
-          server.on('error', () => {});
-          const addr = server.address();
-          resolve({ ok: true, value: new RelayServer(server, typeof addr === 'object' && addr ? addr.port : port) });
-        });
-      });
-    if (bind) return listen(bind);
-    // Every address, IPv6 and IPv4 alike; IPv4 alone on a host without IPv6.
-    return listen('::').then((r) => (r.ok ? r : listen('0.0.0.0')));
+  /**
+   * Listens on `bind` only: the addresses the controller gives the other hosts, never every
+   * interface (a relay on a public address would be one more thing on the internet to probe).
+   * `port` 0: a free port, the same on every address. `find`: the spool holding a sha256, when
+   * this host has or is receiving shareable content of that hash.
+   */
+  static async open(key: Buffer, port: number, bind: string[], find: (sha256: string) => Spool | undefined): Promise<{ ok: true; value: RelayServer } | { ok: false; message: string }> {
+    const servers: Server[] = [];
+    const sockets = new Set<TLSSocket>();
+    let at = port;
+    for (const host of bind) {
+      const r = await listen(key, at, host, find, sockets);
+      if (!r.ok) {
+        for (const s of servers) s.close();
+        return r;
+      }
+      servers.push(r.server);
+      at = r.port;
+    }
+    return { ok: true, value: new RelayServer(servers, sockets, at, bind) };
   }
 
+  /** Stops listening and cuts the transfers under way: the run is over, so is serving peers. */
   close(): void {
-    this.server.close();
+    for (const s of this.servers) s.close();
+    for (const socket of this.sockets) socket.destroy();
   }
+}
+
+function listen(key: Buffer, port: number, host: string, find: (sha256: string) => Spool | undefined, sockets: Set<TLSSocket>): Promise<{ ok: true; server: Server; port: number } | { ok: false; message: string }> {
+  return new Promise((resolve) => {
+    const server = createServer(serverTls(key), (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      void serveOne(socket, find);
+    });
+    // A handshake with the wrong key is that peer's problem, not this agent's.
+    server.on('tlsClientError', () => {});
+    server.once('error', (e) => resolve({ ok: false, message: `cannot listen on ${host} port ${port}: ${e.message}` }));
+    server.listen(port, host, () => {
+      server.removeAllListeners('error');
+      server.on('error', () => {});
+      const addr = server.address();
+      resolve({ ok: true, server, port: typeof addr === 'object' && addr ? addr.port : port });
+    });
+  });
 }
 
 async function serveOne(socket: TLSSocket, find: (sha256: string) => Spool | undefined): Promise<void> {

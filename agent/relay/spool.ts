@@ -22,6 +22,11 @@ export class Spool {
     this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   }
 
+  /** Still being written: its writer closes it when done. */
+  get receiving(): boolean {
+    return this.state === 'open';
+  }
+
   /** False when the bytes could not be kept (a full disk): the spool fails, the host's own transfer goes on. */
   append(bytes: Buffer): boolean {
     if (this.state !== 'open') return false;

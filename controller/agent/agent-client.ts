@@ -150,7 +150,10 @@ export class AgentClient {
       this.channel.write(encodeFrame({ t: 'blob', fetch, ok: false, error: { code: 'blob.unknown', message } }));
       return;
     }
-    const relay = this.relay && this.relay.broker.route(this.relay.host, sha256, whole.length, f);
+    // Only content that is the same for every host may be shared; rendered content never leaves
+    // the controller for anyone but the host it was rendered for.
+    const share = this.blobs?.mayShare(sha256) === true;
+    const relay = share && this.relay && this.relay.broker.route(this.relay.host, sha256, whole.length, f);
     if (relay) {
       this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, relay }));
       return;
@@ -158,14 +161,14 @@ export class AgentClient {
     const data = whole.subarray(from);
     if (this.blobs) this.blobs.served += data.length;
     if (data.length < RAW_BLOB_MIN_BYTES) {
-      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, data: data.toString('base64'), last: true }));
+      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, data: data.toString('base64'), last: true, ...(share ? { share } : {}) }));
       return;
     }
     // Raw: each frame's line, then its bytes. Both writes happen in the same tick, so no other
     // frame can come between them; the chunks are views of the registry's buffer, not copies.
     for (let at = 0; at < data.length; at += BLOB_CHUNK_BYTES) {
       const chunk = data.subarray(at, at + BLOB_CHUNK_BYTES);
-      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, bytes: chunk.length, last: at + BLOB_CHUNK_BYTES >= data.length }));
+      this.channel.write(encodeFrame({ t: 'blob', fetch, ok: true, bytes: chunk.length, last: at + BLOB_CHUNK_BYTES >= data.length, ...(share && at === 0 ? { share } : {}) }));
       this.channel.write(chunk);
     }
   }

@@ -67,7 +67,7 @@ export function prepareBuild(input: BuildInput, blobs: BlobRegistry | null, base
   if (hit) return hit;
   // Read here rather than through blobs.addFile, whose per-path memo would keep a file's first
   // content for the registry's lifetime; the fingerprint above already spares re-reading.
-  const scanned = scanContext(root, dockerfile, blobs ? (p) => blobs.add(readFileSync(p)) : hashFileSync);
+  const scanned = scanContext(root, dockerfile, blobs ? (p) => blobs.add(readFileSync(p), { share: true }) : hashFileSync);
   let r: Result<BuildSpec>;
   if (!scanned.ok) {
     r = err(badInput(scanned.code, scanned.message, where, 'context is relative to the folder of the playbook'));

@@ -65,11 +65,12 @@ export function shipSavedImage(archive: Buffer, blobs: BlobRegistry, tags: strin
     if (!data) return { ok: false, message: `the saved archive lacks layer ${path}` };
     const packed = compressed(data);
     // Each layer is hashed once: by the registry when it is sent as it is.
-    const sha = packed ? createHash('sha256').update(data).digest('hex') : blobs.add(data).sha256;
+    // Layers are the same for every host: relays may carry them.
+    const sha = packed ? createHash('sha256').update(data).digest('hex') : blobs.add(data, { share: true }).sha256;
     if (`sha256:${sha}` !== diffIds[i]) return { ok: false, message: `layer ${path} does not hash to its diff ID (compressed?)` };
-    layers.push({ diffId: diffIds[i], size: data.length, ...(packed ? { blob: blobs.add(packed) } : {}) });
+    layers.push({ diffId: diffIds[i], size: data.length, ...(packed ? { blob: blobs.add(packed, { share: true }) } : {}) });
   }
-  const c = blobs.add(config);
+  const c = blobs.add(config, { share: true });
   return { ok: true, value: { id: `sha256:${c.sha256}`, config: c, layers, tags, origin } };
 }
 

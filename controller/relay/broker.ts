@@ -5,7 +5,6 @@
 // controller's uplink carries each blob about once (docs/images.md).
 import { randomBytes } from 'node:crypto';
 import { RELAY_MIN_BYTES, type RelayEndpoint, type RelaySource } from '../../protocol/agent-protocol.js';
-import { pickAddress } from './pick-address.js';
 
 /** Hosts each host sends a blob to. Two: a binary tree, so depth grows with log2 of the fleet. */
 const FANOUT = 2;
@@ -23,7 +22,8 @@ export interface RelayWarning {
 export class RelayBroker {
   /** The run's pre-shared key (hex): hosts' relays serve only who holds it. */
   readonly key = randomBytes(32).toString('hex');
-  private readonly endpoints = new Map<string, RelayEndpoint & { address?: string }>();
+  /** host -> its relay's port, and the address each other host is given for it (what it listens on). */
+  private readonly endpoints = new Map<string, { port: number; given: Map<string, string> }>();
   /** sha256 -> host that has it or is receiving it -> hosts it was asked to pass it to. */
   private readonly holders = new Map<string, Map<string, number>>();
   private readonly broken = new Set<string>();
@@ -35,9 +35,13 @@ export class RelayBroker {
 
   constructor(private readonly onWarning: (w: RelayWarning) => void = () => {}) {}
 
-  /** `address`: the inventory's `berth_relay_address` for the host, which wins over its interfaces. */
-  addHost(host: string, endpoint: RelayEndpoint, address?: string): void {
-    this.endpoints.set(host, { ...endpoint, address });
+  /**
+   * `given`: for each other host, the address it dials to reach this host's relay, chosen before
+   * the relay opened (open-relays.ts) so that it listens on exactly those; no entry, no relay
+   * from this host to that one. A host with no entry at all still fetches from the others.
+   */
+  addHost(host: string, endpoint: Pick<RelayEndpoint, 'port'>, given: Map<string, string>): void {
+    this.endpoints.set(host, { port: endpoint.port, given });
   }
 
   get hosts(): number {
@@ -90,13 +94,12 @@ export class RelayBroker {
   private pickSource(host: string, sha256: string): Omit<RelaySource, 'size'> | undefined {
     const hs = this.holders.get(sha256);
     if (!hs) return undefined;
-    const everyone = [...this.endpoints.values()].map((e) => e.addresses);
     // The earliest holder with room: it is furthest along, so a follower mostly reads what is
     // there already, and the fleet fills breadth first (depth log2 of the hosts, not a chain).
     for (const [h, served] of hs) {
       if (h === host || served >= FANOUT || this.broken.has(h)) continue;
       const e = this.endpoints.get(h)!;
-      const address = e.address ?? pickAddress(e.addresses, this.endpoints.get(host)?.addresses, everyone);
+      const address = e.given.get(host);
       if (!address) continue;
       hs.set(h, served + 1);
       return { host: h, address, port: e.port };
