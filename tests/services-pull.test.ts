@@ -213,16 +213,15 @@ test('a wrong password fails with the registry\'s "unauthorized", and a missing 
   const denied = await apply('denied', book('pulls-denied', v3.ref), { password: wrong });
   assert.is(denied.code, 1, denied.out);
   const message = denied.task(h1, 'service app').message ?? '';
-  process.stderr.write(`  [denied] ${message}\n`);
-  assert.match(message, `cannot pull ${v3.ref}: the registry ${reg.address} answered "unauthorized: authentication required"`);
-  assert.match(message, `hint: ${reg.address} refused user ${reg.user}`);
+  assert.match(message, `cannot pull ${v3.ref}: the registry ${reg.address} answered "unauthorized: authentication required"`, message);
+  assert.match(message, `hint: ${reg.address} refused user ${reg.user}`, message);
   assert.not.match(denied.out, new RegExp(wrong), 'the wrong password is masked too');
 
   const unknown = await apply('unknown', book('pulls-unknown', `${reg.address}/app:nope`));
   assert.is(unknown.code, 1, unknown.out);
   const m2 = unknown.task(h2, 'service app').message ?? '';
-  assert.match(m2, `the registry ${reg.address} answered "manifest unknown`);
-  assert.match(m2, `${reg.address} has no app:nope`);
+  assert.match(m2, `the registry ${reg.address} answered "manifest unknown`, m2);
+  assert.match(m2, `${reg.address} has no app:nope`, m2);
 });
 
 test.run();
