@@ -1,10 +1,11 @@
 // Test helper for the services tests: a lab whose hosts have a running Docker Engine and the
 // lab/busybox image, plus ways to apply playbooks and look at the engine directly over ssh.
-// The engine is prepared by berth itself (package + shell tasks) in prepareEngine(); once the
-// `runtime` module lands, that one function is all that changes.
+// The engine is prepared by berth itself in prepareEngine(): package + shell tasks on hosts
+// without an init, the `runtime` module (docker.service) on hosts that boot systemd.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HostInit } from '../providers/lab/recipe.js';
 import { sshLab, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -39,8 +40,8 @@ export interface ServicesLab {
   down(): Promise<void>;
 }
 
-export async function servicesLab(name: string, hosts: number): Promise<ServicesLab> {
-  const lab = await startLab({ name, hosts });
+export async function servicesLab(name: string, hosts: number, opts: { init?: HostInit } = {}): Promise<ServicesLab> {
+  const lab = await startLab({ name, hosts, init: opts.init });
   const ssh = (host: LabHost, cmd: string) => sshLab(lab, host, cmd);
   const file = (fileName: string, text: string) => {
     const path = join(lab.dir, fileName);
@@ -90,21 +91,26 @@ export async function servicesLab(name: string, hosts: number): Promise<Services
     cli: (args) => run(['--import', 'tsx', join(root, 'tests/services-cli.ts'), ...args], root),
     down: () => lab.down(),
   };
-  await prepareEngine(sl);
+  await prepareEngine(sl, opts.init ?? 'tini');
   return sl;
 }
 
-/** Docker Engine from the lab's apt repository, started by hand (no systemd), and lab/busybox. */
-async function prepareEngine(sl: ServicesLab): Promise<void> {
+/** Docker Engine from the lab's apt repository, started by hand (no init) or by systemd, and lab/busybox. */
+async function prepareEngine(sl: ServicesLab, init: HostInit): Promise<void> {
+  const engine =
+    init === 'systemd'
+      ? `      - runtime: { repo: "{{berth_apt_repo}}" }
+      - package: { name: busybox-static, repo: "{{berth_apt_repo}}" }`
+      : `      - package: { name: [docker.io, busybox-static], repo: "{{berth_apt_repo}}", update_cache: true, cache_valid_time: 1h }
+      - shell: "pgrep -x dockerd >/dev/null || setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &"
+      - shell: "for i in $(seq 1 150); do docker info >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/dockerd.log >&2; exit 1"`;
   const r = await sl.apply(
     'engine',
     `name: engine
 plays:
   - hosts: all
     tasks:
-      - package: { name: [docker.io, busybox-static], repo: "{{berth_apt_repo}}", update_cache: true, cache_valid_time: 1h }
-      - shell: "pgrep -x dockerd >/dev/null || setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &"
-      - shell: "for i in $(seq 1 150); do docker info >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/dockerd.log >&2; exit 1"
+${engine}
       - shell:
           cmd: >-
             mkdir -p /tmp/bb && cp /bin/busybox /tmp/bb/ &&

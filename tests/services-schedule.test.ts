@@ -1,7 +1,7 @@
-// Scheduled jobs and recreate-on-notify on a real lab host with its own Docker Engine. A
-// scheduled job is prepared by apply and run by the host's watcher at each due time; what the
-// runs did is checked on the host itself (the job's volume, the watcher's status file) and in
-// `berth ps`. A notified service with `on_notify: recreate` gets new containers (named volumes
+// Scheduled jobs and recreate-on-notify on a real lab host that boots systemd, with Docker
+// Engine as docker.service. A scheduled job is prepared by apply and run by the host's watcher
+// (the systemd unit berth-watcher.service) at each due time; what the runs did is checked on the
+// host itself (the job's volume, the watcher's status file) and in `berth ps`. A notified service with `on_notify: recreate` gets new containers (named volumes
 // kept) where one with the default restart keeps its container.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -69,7 +69,7 @@ plays:
 const failed = (r: { events: Array<Record<string, any>> }) => JSON.stringify(r.events.filter((e) => e.status === 'failed'));
 
 test.before(async () => {
-  sl = await servicesLab('schedule', 1);
+  sl = await servicesLab('schedule', 1, { init: 'systemd' });
   [h1] = sl.hosts;
 });
 
@@ -85,6 +85,12 @@ test('apply prepares a scheduled job and hands it to the watcher; the watcher ru
   assert.is(file.schedule, '@every 2s');
   assert.equal(file.containers.map((c: { name: string }) => c.name), ['sched-tick-1']);
   assert.is((await sl.ssh(h1, 'test -e /var/lib/berth/registry/config.json')).code, 1, 'no registry on this host: the watcher runs for the schedules alone');
+  // On a systemd host the watcher is an enabled unit (it comes back after a reboot), not a
+  // process berth left in the background.
+  assert.is((await sl.ssh(h1, 'systemctl is-active berth-watcher.service; systemctl is-enabled berth-watcher.service')).stdout, 'active\nenabled');
+  const pid = JSON.parse((await sl.ssh(h1, 'cat /var/lib/berth/watcher/watcher.pid')).stdout).pid as number;
+  assert.is((await sl.ssh(h1, 'systemctl show berth-watcher.service -p MainPID --value')).stdout, String(pid));
+  assert.is((await sl.ssh(h1, 'pgrep -f "[w]hile :; do" || echo none')).stdout, 'none', 'no sh loop of the detached watcher');
 
   const done = await waitFor('two finished runs of tick', 90_000, async () => {
     const s = await status('tick');
