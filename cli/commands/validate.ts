@@ -1,5 +1,6 @@
 // `berth validate FILE...`: checks playbooks and inventories without connecting anywhere. Which
 // one a file is comes from its content; a playbook's inventory file is checked along with it.
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode } from '../../controller/errors.js';
@@ -48,7 +49,9 @@ export async function validateFiles(files: string[]): Promise<number> {
     const isPlaybook = r.ok ? r.value.kind === 'playbook' : load.detectKind(data) === 'playbook';
     const ref = isPlaybook ? load.referencedInventoryFile(file, data) : undefined;
     let invErrors: LoadError[] = [];
-    if (ref && !done.has(resolve(ref.file)) && load.peekData(ref.file) !== undefined) {
+    // A missing inventory file is the playbook's error already; one that exists is checked in
+    // full, even when it does not parse or is too large to read.
+    if (ref && !done.has(resolve(ref.file)) && isFile(ref.file)) {
       done.add(resolve(ref.file));
       const inv = load.loadInventory(ref.file);
       if (!inv.ok) invErrors = inv.error;
@@ -68,6 +71,14 @@ export async function validateFiles(files: string[]): Promise<number> {
     for (const line of lines) process.stdout.write(`${line}\n`);
   }
   return failed ? ExitCode.badInput : ExitCode.ok;
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

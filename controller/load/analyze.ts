@@ -1,6 +1,7 @@
 // The pipeline every YAML file goes through: parse with positions, then the schema, then the
 // checks a schema cannot express; every problem located at file:line:column, in file order.
 import { err, ok, type Result } from '../errors.js';
+import { tooDeepHint, tooDeepMessage, tooDeepPath } from './nesting.js';
 import { locate, sortProblems, fileError, type Finding, type LoadError } from './problems.js';
 import { explainSchemaErrors } from './schema-errors.js';
 import { parseYaml, type YamlSource } from './source.js';
@@ -25,6 +26,10 @@ export function parseStage(file: string, text: string): { parsed?: Parsed; error
     // Only an alias bomb or an alias to nothing gets here.
     return { errors: [...syntax, fileError(file, 'yaml.syntax', `cannot expand the document: ${e instanceof Error ? e.message : String(e)}`)] };
   }
+  // The text was not too deep, but aliases inside aliases can make the data so.
+  const deep = tooDeepPath(data);
+  // The position says where; a path of a hundred [0]s would say nothing more.
+  if (deep) return { errors: [...syntax, { ...locate(source, { code: 'yaml.too-deep', message: tooDeepMessage, path: deep, hint: tooDeepHint }), path: undefined }] };
   return { parsed: { source, data: data ?? null }, errors: syntax };
 }
 

@@ -1,11 +1,12 @@
 // Files a playbook refers to (inventory, vars files, build contexts, env files) must exist on the
 // controller before anything connects. Paths are relative to the playbook; templated ones
 // (`{{ }}`) are only known per host and are left to the plan.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { analyze } from './analyze.js';
 import type { DocPath } from './path.js';
-import { locate, readProblem, type Finding, type LoadError } from './problems.js';
+import { locate, readProblem, tooLargeProblem, type Finding, type LoadError } from './problems.js';
+import { readInput } from './read-input.js';
 import { asList, asRecord, entries, isTemplate } from './shape.js';
 import type { YamlSource } from './source.js';
 
@@ -87,7 +88,9 @@ function kindOf(path: string): Kind | undefined {
 function checkVarsFile(file: string): LoadError[] {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    const r = readInput(file);
+    if (!r.ok) return [tooLargeProblem(file, r.bytes)];
+    text = r.text;
   } catch (e) {
     return [readProblem(file, e)];
   }

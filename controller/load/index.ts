@@ -1,7 +1,6 @@
 // Loading playbooks and inventories: the only door through which YAML enters berth. What comes
 // out is typed, valid, free of `x-` extension keys, and still knows where each value was written,
 // so later stages (templates, plans) can point at file:line:column too.
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Inventory } from '../../schema/inventory.js';
@@ -11,7 +10,8 @@ import { analyze, checkStage, parseStage, type Parsed } from './analyze.js';
 import { checkComposeFiles } from '../compose/playbook.js';
 import { checkReferencedFiles } from './files.js';
 import { fromText, type DocPath } from './path.js';
-import { fileError, locate, readProblem, sortProblems, type Finding, type LoadError } from './problems.js';
+import { fileError, locate, readProblem, sortProblems, tooLargeProblem, type Finding, type LoadError } from './problems.js';
+import { readInput } from './read-input.js';
 import { checkHostPatterns } from './host-patterns.js';
 import { checkInventory } from './semantic-inventory.js';
 import { checkPlaybook } from './semantic-playbook.js';
@@ -47,7 +47,8 @@ const what = {
 
 function read(file: string): Result<string, LoadError[]> {
   try {
-    return ok(readFileSync(file, 'utf8'));
+    const r = readInput(file);
+    return r.ok ? ok(r.text) : err([tooLargeProblem(file, r.bytes)]);
   } catch (e) {
     return err([readProblem(file, e)]);
   }

@@ -3,6 +3,7 @@
 // and `berth validate` can show them without parsing `where`.
 import { ExitCode, type BerthError } from '../errors.js';
 import { pathText, type DocPath } from './path.js';
+import { tooLargeHint, tooLargeMessage } from './read-input.js';
 import type { YamlSource } from './source.js';
 
 export interface LoadError extends BerthError {
@@ -68,6 +69,11 @@ export function formatProblem(e: LoadError): string {
   if (e.path) out += `\n  at: ${e.path}`;
   if (e.hint) out += `\n  hint: ${e.hint}`;
   return out;
+}
+
+/** A file over the size berth reads (read-input.ts): no line to point at, the file alone. */
+export function tooLargeProblem(file: string, bytes: number): LoadError {
+  return { ...fileError(file, 'file.too-large', tooLargeMessage(bytes), tooLargeHint, 0, 0), where: file };
 }
 
 /** A file that cannot be read, said plainly (no errno soup). */

@@ -1,6 +1,7 @@
 // A YAML file parsed with its source positions kept, so that anything found wrong later (the
 // schema, a reference, a template that fails to render) can say file:line:column.
-import { LineCounter, isAlias, isCollection, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node, type ParsedNode } from 'yaml';
+import { Composer, LineCounter, Parser, YAMLParseError, isAlias, isCollection, isMap, isScalar, isSeq, visit, type Document, type Node, type ParsedNode } from 'yaml';
+import { tooDeepMessage, tooDeepOffset } from './nesting.js';
 import type { DocPath } from './path.js';
 
 export interface Position {
@@ -106,9 +107,22 @@ export interface YamlProblem {
 
 export function parseYaml(file: string, text: string): ParsedYaml {
   const lines = new LineCounter();
+  // Parsed to tokens first (no recursion), so that nesting past the limit is refused before the
+  // composer recurses into it. The rest is what yaml's parseDocument does.
+  const tokens = [...new Parser(lines.addNewLine).parse(text)];
+  const deep = tooDeepOffset(tokens);
+  if (deep !== undefined) return { source: new YamlSource(file, text, new Composer().compose([], true, 0).next().value as Document.Parsed, lines), errors: [{ code: 'TOO_DEEP', message: tooDeepMessage, offset: deep }] };
   // YAML 1.2 (the default) reads `no`/`on` as strings, as Compose does; merge keys (`<<: *x`) are
   // YAML 1.1 but Compose users rely on them, so they are turned on explicitly.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, keepSourceTokens: false });
+  let doc: Document.Parsed | undefined;
+  for (const d of new Composer({ merge: true, keepSourceTokens: false }).compose(tokens, true, text.length)) {
+    if (!doc) doc = d;
+    else {
+      doc.errors.push(new YAMLParseError(d.range.slice(0, 2) as [number, number], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      break;
+    }
+  }
+  if (!doc) throw new Error('bug: the YAML composer returned no document');
   const errors: YamlProblem[] = doc.errors.map((e) => ({ code: e.code, message: e.message, offset: e.pos[0] }));
   // `key: {{ var }}` parses as a mapping used as a key; JavaScript objects cannot hold one.
   visit(doc, {

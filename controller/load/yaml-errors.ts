@@ -2,6 +2,7 @@
 // The `yaml` package finds them; its messages are terse and point past an unclosed quote.
 import { isMap, isScalar, visit, type Scalar } from 'yaml';
 import { ExitCode } from '../errors.js';
+import { tooDeepHint } from './nesting.js';
 import type { LoadError } from './problems.js';
 import type { YamlProblem, YamlSource } from './source.js';
 
@@ -16,7 +17,7 @@ export function syntaxErrors(source: YamlSource, problems: YamlProblem[]): LoadE
     const said = explain(source, p);
     const { line, col } = source.at(said.offset);
     return {
-      code: p.code === 'DUPLICATE_KEY' ? 'yaml.duplicate-key' : 'yaml.syntax',
+      code: p.code === 'DUPLICATE_KEY' ? 'yaml.duplicate-key' : p.code === 'TOO_DEEP' ? 'yaml.too-deep' : 'yaml.syntax',
       message: said.message,
       where: `${source.file}:${line}:${col}`,
       hint: said.hint,
@@ -30,6 +31,7 @@ export function syntaxErrors(source: YamlSource, problems: YamlProblem[]): LoadE
 
 function explain(source: YamlSource, p: YamlProblem): Said {
   const said = explainCode(source, p);
+  if (p.code === 'TOO_DEEP') return said;
   return unquotedTemplate(source, said.offset) ? { ...said, hint: templateHint } : said;
 }
 
@@ -77,6 +79,8 @@ function explainCode(source: YamlSource, p: YamlProblem): Said {
       return { offset: at, message: `alias *${p.message} refers to no anchor`, hint: `define &${p.message} on a value above this line, or fix the name` };
     case 'COMPLEX_KEY':
       return { offset: at, message: 'a mapping or list is used as a key', hint: 'keys are plain names; quote the value if it holds { or [' };
+    case 'TOO_DEEP':
+      return { offset: p.offset, message: p.message, hint: tooDeepHint };
     case 'UNEXPECTED_TOKEN':
       return { offset: at, message: `unexpected text: ${lower(p.message)}`, hint: 'check the indentation and the ":" and "-" on this line' };
     default:
