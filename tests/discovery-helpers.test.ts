@@ -220,4 +220,14 @@ test('haproxy config: tags select instances; http mode forwards the client addre
   assert.not.match(cfg, /check|default-server/);
 });
 
+test('haproxy config: retries 2 with redispatch unless the ambassador says otherwise; retries 0 sends a refused connection to the client', () => {
+  const web = [inst('h1', 'web-1', '10.0.0.1', 8081)];
+  const dflt = text(renderHaproxy(spec(), new Map([['web', web], ['db', []]])));
+  assert.match(dflt, /\n  retries 2\n  option redispatch\n/);
+  const none = text(renderHaproxy(spec({ retries: 0 }), new Map([['web', web], ['db', []]])));
+  assert.match(none, /\n  retries 0\n/);
+  assert.not.match(none, /redispatch/);
+  assert.match(text(renderHaproxy(spec({ retries: 5 }), new Map([['web', web], ['db', []]]))), /\n  retries 5\n  option redispatch\n/);
+});
+
 test.run();

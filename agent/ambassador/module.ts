@@ -56,6 +56,13 @@ export const ambassadorSchema = Type.Object(
         description: 'haproxy also checks each instance (TCP connect), so a dead one stops getting traffic even before the registry says so (default true).',
       }),
     ),
+    retries: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10,
+        description: 'Times haproxy tries a connection again after a server refused it, the last time on another server (default 2). 0: no retry, so a client sees every refused connection (what a test of draining needs).',
+      }),
+    ),
     repo: Type.Optional(Type.String({ minLength: 1, description: 'An apt source line to install haproxy from (default: the host\'s own sources).' })),
     state: Type.Optional(OneOf(['present', 'absent'], 'present (default) or absent (container and config removed).')),
   },
@@ -107,7 +114,8 @@ export const ambassador = defineModule({
     const network: AmbassadorSpec['network'] = p.networks
       ? { mode: 'networks', networks: p.networks.map((n) => ({ name: n.name, aliases: n.aliases ?? listeners.map((l) => l.service) })) }
       : { mode: 'host' };
-    const base = { name, listeners, network, check: { enabled: p.check !== false, intervalMs, fall: c.fall ?? 2, rise: c.rise ?? 1 } };
+    // retries only when given: the spec of an ambassador that does not say stays what it was.
+    const base = { name, listeners, network, check: { enabled: p.check !== false, intervalMs, fall: c.fall ?? 2, rise: c.rise ?? 1 }, ...(p.retries !== undefined ? { retries: p.retries } : {}) };
 
     const changes: Change[] = [];
     const haveHaproxy = existsSync(HAPROXY);

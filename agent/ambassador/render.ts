@@ -30,7 +30,8 @@ const endpoint = (address: string, port: number) => `${isIP(address) === 6 ? `[$
 export function renderHaproxy(spec: AmbassadorSpec, byService: Map<string, Instance[]>): Rendered {
   const c = spec.check;
   const dropped: Array<{ instance: string; problem: string }> = [];
-  const words: unknown[] = [spec.name, c.intervalMs, c.fall, c.rise];
+  const retries = spec.retries ?? 2;
+  const words: unknown[] = [spec.name, c.intervalMs, c.fall, c.rise, retries];
   const out = [
     `# Written by berth (ambassador ${spec.name}) from the service registry; changes are overwritten.`,
     'global',
@@ -43,8 +44,8 @@ export function renderHaproxy(spec: AmbassadorSpec, byService: Map<string, Insta
     '  timeout client 30m',
     '  timeout server 30m',
     // A connection refused by a server that just died goes to another one.
-    '  retries 2',
-    '  option redispatch',
+    `  retries ${retries}`,
+    retries > 0 ? '  option redispatch' : '',
     c.enabled ? `  default-server inter ${c.intervalMs} fall ${c.fall} rise ${c.rise}` : '',
   ].filter(Boolean);
   for (const l of [...spec.listeners].sort((a, b) => a.port - b.port)) {

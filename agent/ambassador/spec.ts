@@ -26,6 +26,12 @@ export interface AmbassadorSpec {
   network: AmbassadorNetwork;
   /** haproxy checks each server itself too (TCP connect), so a dead one stops getting traffic even between registry updates. */
   check: { enabled: boolean; intervalMs: number; fall: number; rise: number };
+  /**
+   * haproxy's connection retries, the last one on another server (`option redispatch`); absent:
+   * 2. At 0 a refused connection reaches the client, which is how a test sees a server stopped
+   * while it was still routed to.
+   */
+  retries?: number;
   image: string;
 }
 
