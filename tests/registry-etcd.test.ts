@@ -1,5 +1,6 @@
-// Health-gated registration in etcd, discovery through an ambassador, on two lab hosts with a real
-// etcd (Debian's etcd-server on the lab network's gateway). Every key change is recorded by a
+// Health-gated registration in etcd, discovery through an ambassador, on two lab hosts that boot
+// systemd (the watcher is the unit berth-watcher.service there) with a real etcd (Debian's
+// etcd-server on the lab network's gateway). Every key change is recorded by a
 // watch from this process, so "never registered" means no put was ever seen, and the times
 // printed are measured from the moment the test broke an instance to the delete it caused.
 //
@@ -47,9 +48,10 @@ plays:
 `;
 const registryTasks = () => `      - registry: { backend: etcd, endpoints: ["${rl.etcdUrl}"], ttl: ${TTL_S}s, host: "{{inventory_hostname}}" }`;
 const webHealth = '{ http: { port: 80, path: /healthz }, interval: 1s, retries: 2 }';
+const watcherUnit = async (host: RegistryLab['hosts'][number]) => (await rl.ssh(host, 'systemctl is-active berth-watcher.service; systemctl is-enabled berth-watcher.service')).stdout.split('\n');
 
 test.before(async () => {
-  rl = await registryLab('registry-etcd', 2, { etcd: true });
+  rl = await registryLab('registry-etcd', 2, { etcd: true, init: 'systemd' });
   etcd = new Etcd3({ hosts: rl.etcdUrl! });
   const w = (keyWatch = await etcd.watch().prefix(PREFIX).create());
   w.on('put', (kv) => events.push({ t: Date.now(), type: 'put', key: kv.key.toString(), value: JSON.parse(kv.value.toString()) }));
@@ -106,6 +108,7 @@ test('a second apply changes nothing: registrations and watcher are in place', a
   const r = await rl.apply('again', `name: again\nplays:\n  - hosts: all\n    tasks:\n${registryTasks()}\n      - registration: { container: web-1, name: web, tags: [v1], release: r1, health: ${webHealth} }\n`);
   assert.is(r.code, 0, r.stderr);
   for (const h of ['h1', 'h2']) assert.equal(r.ends(h).map((e) => e.status), ['ok', 'ok']);
+  for (const host of rl.hosts) assert.equal(await watcherUnit(host), ['active', 'enabled'], host.name);
 });
 
 test('berth services lists each instance with its host, address, health, release and registration age', async () => {
@@ -133,7 +136,7 @@ test('the ambassador on h1 sends a bounded series of requests only to the health
   assert.is(counts['h1-web-1'] + counts['h2-web-1'], 200);
   assert.ok(counts['h1-web-1'] >= 80 && counts['h2-web-1'] >= 80, 'round robin');
   const again = await rl.apply('ambassador', AMBASSADOR);
-  assert.equal(again.ends('h1').map((e) => e.status), ['ok']);
+  assert.equal(again.ends('h1').map((e) => e.status), ['ok'], JSON.stringify(again.ends('h1')));
 });
 
 test('a reload of the ambassador keeps established connections', async () => {
@@ -230,6 +233,9 @@ test('a new agent version replaces the watcher without withdrawing anything, and
   // The agent the apply ran (dist/ may be rebuilt while the test runs: compare with its file, not with before).
   assert.ok(after.agent.endsWith(`/${after.sha}.mjs`), JSON.stringify(after));
   assert.is((await rl.ssh(rl.hosts[h2], `kill -0 ${before.pid} 2>/dev/null && echo alive || echo gone`)).stdout, 'gone');
+  // systemd restarted the rewritten unit: the new watcher is the unit's process.
+  assert.equal(await watcherUnit(rl.hosts[h2]!), ['active', 'enabled']);
+  assert.is((await rl.ssh(rl.hosts[h2], 'systemctl show berth-watcher.service -p MainPID --value')).stdout, String(after.pid));
   await sleep(TTL_S * 1000 + 1000);
   assert.equal(events.filter((e) => e.t >= t0 && e.type === 'delete'), [], 'no deregistration during or after the handover');
   assert.equal(await keys(), ['h1/web-1', 'h2/web-1']);

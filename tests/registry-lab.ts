@@ -8,6 +8,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { networkName } from '../providers/lab/names.js';
+import type { HostInit } from '../providers/lab/recipe.js';
 import { startEtcd } from './helpers/etcd.js';
 import { sshArgs, sshLab, startLab, type LabHost, type TestLab } from './helpers/lab.js';
 
@@ -43,8 +44,9 @@ export interface RegistryLab {
   down(): Promise<void>;
 }
 
-export async function registryLab(name: string, hosts: number, opts: { etcd?: boolean } = {}): Promise<RegistryLab> {
-  const lab = await startLab({ name, hosts });
+/** `init: 'systemd'`: hosts that boot systemd, where the engine and the watcher are units. */
+export async function registryLab(name: string, hosts: number, opts: { etcd?: boolean; init?: HostInit } = {}): Promise<RegistryLab> {
+  const lab = await startLab({ name, hosts, init: opts.init });
   let etcd: { url: string; stop: () => void } | undefined;
   const down = async () => {
     etcd?.stop();
