@@ -78,6 +78,17 @@ test('a pushed runtime damaged on disk is pushed again in the same run', async (
   assert.match(ssh(lab.hosts[2], '/var/lib/berth/node/*/node --version'), /^v\d+/);
 });
 
+test('a pushed runtime replaced on disk by another program is never run: its sha256 is checked before each start, and it is pushed again', async () => {
+  // Still executable, still exits 0 for --version: only its hash tells it from the real one.
+  ssh(lab.hosts[2], 'rm -f /tmp/fake-node-ran; for f in /var/lib/berth/node/*/node; do printf \'#!/bin/sh\\necho "$*" >> /tmp/fake-node-ran\\nexit 0\\n\' > "$f"; chmod 755 "$f"; done');
+  const pb = playbook('ping3', 'name: ping\nplays:\n  - hosts: h3\n    tasks:\n      - ping:\n');
+  const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(ssh(lab.hosts[2], 'cat /tmp/fake-node-ran 2>/dev/null || echo never'), 'never', 'the replaced runtime never ran');
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  assert.equal(ready(r).h3.pushed, { agent: false, node: true });
+  assert.match(ssh(lab.hosts[2], 'for f in /var/lib/berth/node/*/node; do d=${f%/node}; [ "$(sha256sum "$f" | cut -d" " -f1)" = "${d##*/}" ] && echo whole; done'), /^whole$/);
+});
+
 test('an unreachable host is reported and the others go on (exit 3)', async () => {
   const inv = join(lab.dir, 'with-dead-host.yml');
   const hosts = lab.hosts.map((h) => `  ${h.name}: { address: 127.0.0.1, port: ${h.port} }`).join('\n');

@@ -23,7 +23,10 @@ export function stage1(agentSha: string, nonce: string): string {
     // A host's own Node is used when it is new enough; otherwise the one berth pushed earlier.
     'v=$(node --version 2>/dev/null) && m=${v#v} && m=${m%%.*} && [ "$m" -ge 18 ] 2>/dev/null && N=$(command -v node)',
     'P=',
-    'if [ -z "$N" ]; then for s in "$D"/node/*/ok; do [ -f "$s" ] && N="${s%/ok}/node" && P="$s" && break; done; fi',
+    // A pushed runtime lives in a folder named by its sha256, and runs only while it still has
+    // that hash: checked before each start, as the agent is. One that changed on disk loses its
+    // stamp and is pushed again.
+    'if [ -z "$N" ]; then for s in "$D"/node/*/ok; do [ -f "$s" ] || continue; d=${s%/ok}; if [ "$(sha256sum "$d/node" 2>/dev/null | cut -d" " -f1)" = "${d##*/}" ]; then N="$d/node"; P="$s"; break; fi; rm -f "$s"; echo "berth: the Node runtime in $d does not match its sha256; it is pushed again" >&2; done; fi',
     'na=0; [ -f "$A" ] && [ "$(sha256sum "$A" 2>/dev/null | cut -d" " -f1)" = ' + agentSha + ' ] || na=1',
     'nn=0; [ -n "$N" ] || nn=1',
     `if [ $na = 1 ] || [ $nn = 1 ]; then echo "${NEED_MARKER} agent=$na node=$nn arch=$(uname -m) dir=$D"; exit ${NEED_EXIT_CODE}; fi`,
