@@ -106,6 +106,12 @@ test('the fleet view pushed at apply time lets h1\'s ambassador route to both he
   assert.is(counts['h1-web-1'] + counts['h2-web-1'], 200);
 });
 
+test('state files that hold settings and specs are 0600: registry config, instances, statuses, registrations, the fleet view, ambassador specs, the watcher\'s pidfile', async () => {
+  const files = ['registry/config.json', 'registry/instances/web-1.json', 'registry/status/web-1.json', 'registry/embedded/web/web-1.json', 'registry/fleet.json', 'registry/ambassadors/default.json', 'watcher/watcher.pid'];
+  const out = (await rl.ssh(rl.hosts[0], `cd /var/lib/berth && stat -c '%a %n' ${files.join(' ')}`)).stdout.split('\n');
+  assert.equal(out, files.map((f) => `600 ${f}`));
+});
+
 test('the ambassador\'s image follows the host\'s haproxy: unchanged, nothing to do; a changed binary, a new image; restored, the old one', async () => {
   const book = `name: ambassador\nplays:\n  - hosts: h1\n    tasks:\n      - ambassador: { services: { web: { port: 18080 } }, repo: "{{berth_apt_repo}}" }\n`;
   const h1 = rl.hosts[0];
@@ -115,7 +121,7 @@ test('the ambassador\'s image follows the host\'s haproxy: unchanged, nothing to
   assert.match(before, /^berth\/ambassador:[0-9a-f]{16}$/);
   const again = await rl.apply('ambassador-again', book);
   assert.is(again.code, 0, again.stderr);
-  assert.is(ambassadorTask(again).status, 'ok', 'nothing to do');
+  assert.is(ambassadorTask(again).status, 'ok', `nothing to do: ${JSON.stringify(ambassadorTask(again))}`);
   try {
     // The same file, one byte longer (haproxy still runs: ELF ignores trailing bytes).
     await rl.ssh(h1, 'cp -p /usr/sbin/haproxy /root/haproxy.orig && printf "\\n" >> /usr/sbin/haproxy');
@@ -179,7 +185,7 @@ test('a host that reports a forged instance for another host (a newline in its a
   assert.match(before, /server h2_web-1 /, 'h1 routes to h2 as the fleet view says');
   // What a compromised h2 can do: write an embedded registration of its own making, for h3,
   // whose address would add a server line to every ambassador that routes to web.
-  const forged = { id: 'web-7', service: 'web', host: 'h3', address: '10.0.0.9:1 check\n  server evil 10.6.6.6', port: 8081, tags: [], release: 'r1', health: 'passing', registeredAt: new Date().toISOString() };
+  const forged = { id: 'web-7', service: 'web', host: 'h3', address: '10.0.0.9\n  server evil 10.6.6.6', port: 8081, tags: [], release: 'r1', health: 'passing', registeredAt: new Date().toISOString() };
   const file = '/var/lib/berth/registry/embedded/web/web-7.json';
   await rl.ssh(rl.hosts[1], `cat > ${file} <<'EOF'\n${JSON.stringify({ instance: forged, expiresAt: Date.now() + 3_600_000 })}\nEOF`);
   try {

@@ -5,8 +5,12 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomicSync } from '../../modules/lib/atomic-write.js';
 
-/** `mode` 0o600 for files with secrets in them: created so, never readable by others for a moment. */
-export function writeJson(path: string, value: unknown, mode = 0o644): void {
+/**
+ * Readable by the owner alone unless `mode` says otherwise: these files hold specs (health checks
+ * with their commands, registry credentials, ambassador and job settings) and are created so, never
+ * readable by others for a moment.
+ */
+export function writeJson(path: string, value: unknown, mode = 0o600): void {
   // As root, through no link a user could have planted (modules/lib/trusted-dir.ts).
   const w = writeAtomicSync(path, JSON.stringify(value, null, 1) + '\n', mode);
   if (!w.ok) throw new Error(w.error.message);

@@ -7,7 +7,7 @@
 // that neither the end of the SSH connection nor a crash ends it. Nothing starts it after the
 // host itself restarts there: the next apply does.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, fchmodSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import type { HostFacts } from '../../protocol/agent-protocol.js';
 import { capture } from '../../modules/lib/exec.js';
 import { watcherDir } from '../registry/paths.js';
@@ -80,7 +80,9 @@ function startDetached(): Outcome {
   } catch {
     // No log yet.
   }
-  const fd = openSync(log, 'a');
+  // The watcher logs health check output and backend errors: the owner's to read.
+  const fd = openSync(log, 'a', 0o600);
+  fchmodSync(fd, 0o600);
   try {
     // A watcher that crashes comes back after 2 s (a silent host would see its registrations run
     // out); one that exits on purpose (0: handed over or stopped, 3: another one runs) does not.
