@@ -169,7 +169,7 @@ test('a rollout in plain lines: batches, the halt, and the releases each service
   sink({ type: 'batch-end', play: 0, batch: 2, batches: 3, ok: [], failed: ['h2'], durationMs: 900 });
   sink({ type: 'rollout-revert-start', play: 0, host: 'h2' });
   sink({ type: 'task-end', host: 'h2', play: 0, task: 100000, name: 'revert web', module: 'services.revert', status: 'changed', changes: [], durationMs: 5, service: 'web', release: 'bbbbbbbbbbbb' });
-  sink({ type: 'rollout-revert-end', play: 0, host: 'h2', ok: true, releases: {} });
+  sink({ type: 'rollout-revert-end', play: 0, host: 'h2', ok: true, releases: { web: 'bbbbbbbbbbbb' } });
   sink({ type: 'rollout-halted', play: 0, reason: '1 host failed and no failed host is allowed', untouched: ['h3'], reverted: true });
   sink({ type: 'play-end', index: 0 });
   sink({ type: 'recap', hosts: { h1: { ok: 0, changed: 1, failed: 0, skipped: 0, unreachable: false, durationMs: 10 }, h2: { ok: 0, changed: 1, failed: 1, skipped: 0, unreachable: false, durationMs: 10 }, h3: { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, durationMs: 0 } } });
@@ -182,7 +182,7 @@ test('a rollout in plain lines: batches, the halt, and the releases each service
   assert.ok(lines.includes('  not touched: h3'), text);
   const at = lines.indexOf('RELEASES');
   assert.ok(at > 0, text);
-  assert.is(lines[at + 1], '  web: aaaaaaaaaaaa on h1; bbbbbbbbbbbb on h2');
+  assert.is(lines[at + 1], '  web: aaaaaaaaaaaa on h1; bbbbbbbbbbbb on h2 (reverted to the release before this run)');
   assert.ok(lines.includes('rollout reverted or halted (exit 4) in 2.0 s'), text);
 });
 

@@ -113,6 +113,8 @@ export interface RunModel {
   rollout?: string;
   /** service -> host -> the release it is at after this run (service tasks that ended well). */
   releases: Map<string, Map<string, string>>;
+  /** `service host` pairs a rollout's automatic revert returned to the release before this run. */
+  reverted: Set<string>;
   /** Errors of the run as a whole (a plan that cannot be rendered), not of one host's row. */
   errors: BerthError[];
   recap?: Record<string, HostRecap>;
@@ -128,7 +130,7 @@ export const PROGRESS_BARS = 8;
 const zero = (): Counts => ({ ok: 0, changed: 0, failed: 0, skipped: 0 });
 
 export function emptyModel(now: number): RunModel {
-  return { playbook: '', check: false, startedAt: now, hosts: new Map(), plays: [], timings: [], planned: new Map(), errors: [], releases: new Map() };
+  return { playbook: '', check: false, startedAt: now, hosts: new Map(), plays: [], timings: [], planned: new Map(), errors: [], releases: new Map(), reverted: new Set() };
 }
 
 function row(m: RunModel, name: string, now: number): HostRow {
@@ -227,6 +229,16 @@ export function reduce(m: RunModel, e: ViewEvent, now: number): RunModel {
       // The play's other hosts wait their turn, in a section of their own below the batches.
       for (const h of m.play?.hosts ?? []) if (!e.hosts.includes(h) && row(m, h, now).batch === undefined) row(m, h, now).batch = 'waiting for a later batch';
       break;
+    case 'rollout-revert-end':
+      // Where the revert left each service: the recap says it went back, not only where it is.
+      if (!e.ok) break;
+      for (const [service, release] of Object.entries(e.releases)) {
+        const by = m.releases.get(service) ?? new Map<string, string>();
+        by.set(e.host, release);
+        m.releases.set(service, by);
+        m.reverted.add(`${service} ${e.host}`);
+      }
+      break;
     case 'rollout-halted':
       m.rollout = `rollout halted: ${e.reason}${e.untouched.length ? ` (not touched: ${e.untouched.join(', ')})` : ''}`;
       break;
@@ -246,13 +258,23 @@ export function reduce(m: RunModel, e: ViewEvent, now: number): RunModel {
   return m;
 }
 
-/** `web: cae7cf20b2a8 on h1, h2; 71c4bbc60fc2 on h3`: each service's releases after the run, hosts grouped. */
+const REVERTED = ' (reverted to the release before this run)';
+
+/**
+ * `web: cae7cf20b2a8 on h1, h2; 71c4bbc60fc2 on h3 (reverted to the release before this run)`:
+ * each service's releases after the run, hosts grouped, those an automatic revert took back said so.
+ */
 export function releaseLines(m: RunModel): string[] {
   return [...m.releases.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([service, by]) => {
-      const groups = new Map<string, string[]>();
-      for (const [host, rel] of by) groups.set(rel, [...(groups.get(rel) ?? []), host]);
-      return `${service}: ${[...groups.entries()].map(([rel, hosts]) => `${rel} on ${hosts.join(', ')}`).join('; ')}`;
+      const groups = new Map<string, { rel: string; reverted: boolean; hosts: string[] }>();
+      for (const [host, rel] of by) {
+        const reverted = m.reverted.has(`${service} ${host}`);
+        const g = groups.get(`${rel} ${reverted}`) ?? { rel, reverted, hosts: [] };
+        g.hosts.push(host);
+        groups.set(`${rel} ${reverted}`, g);
+      }
+      return `${service}: ${[...groups.values()].map((g) => `${g.rel} on ${g.hosts.join(', ')}${g.reverted ? REVERTED : ''}`).join('; ')}`;
     });
 }
