@@ -274,6 +274,35 @@ test('a full disk: the copy fails with ENOSPC, no partial file is left, the othe
   }
 });
 
+test('the disk under /var/lib/berth full on a host: its failure names that disk, the others finish; freed, the next apply converges', async () => {
+  const [h1, h2, h3] = lab.hosts;
+  for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');
+  const pb = playbook('berth-dir-full', ['- copy: { content: "room\\n", dest: /srv/faults/room.txt }']);
+  // A small disk of its own over berth's directory on h3, filled to the last byte: the agent and
+  // its runtime must be pushed there again, and nothing fits.
+  onHost(h3, 'mount -t tmpfs -o size=4m tmpfs /var/lib/berth && (dd if=/dev/zero of=/var/lib/berth/filler bs=64k 2>/dev/null || true)');
+  try {
+    assert.is(onHost(h3, "df -P /var/lib/berth | awk 'NR==2 {print $4}'"), '0', 'the disk under /var/lib/berth is full');
+    const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], { timeoutMs: 120_000 });
+    // Its agent could not be started there: the host is reported as one berth could not work on (exit 3).
+    assert.is(r.code, 3, `the run ended by itself, exit 3: ${r.stderr}`);
+    const lost = r.events.filter((e) => (e.type === 'host-failed' || e.type === 'host-unreachable') && e.host === h3.name);
+    assert.is(lost.length, 1, `h3 is reported once: ${JSON.stringify(r.events.filter((e) => e.host === h3.name))}`);
+    const msg = `${lost[0].error.message} ${lost[0].error.hint ?? ''}`;
+    assert.is(lost[0].error.code, 'agent.disk-full', msg);
+    assert.match(msg, /no space left/i, msg);
+    assert.match(lost[0].error.message, /^no space left on the disk under \/var\/lib\/berth on h3: /, `the message names the disk: ${msg}`);
+    assert.match(lost[0].error.hint, /free space under \/var\/lib\/berth/);
+    for (const h of [h1, h2]) assert.is(onHost(h, 'cat /srv/faults/room.txt'), 'room', `${h.name} finished its plan`);
+    assert.not.ok(yes(h3, 'test -e /srv/faults/room.txt'));
+  } finally {
+    onHost(h3, 'umount /var/lib/berth 2>/dev/null || true');
+  }
+  const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
+  assert.is(again.code, 0, again.stderr + again.stdout.slice(-1500));
+  assert.is(onHost(h3, 'cat /srv/faults/room.txt'), 'room', 'h3 converged once its disk had room');
+});
+
 test('an agent that never says hello: after BERTH_AGENT_TIMEOUT its host is reported unreachable, the others finish', async () => {
   const [h1, h2, h3] = lab.hosts;
   for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');

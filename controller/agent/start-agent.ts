@@ -81,13 +81,13 @@ export async function startAgent(t: HostTransport, opts: { become: boolean; host
     const sending: Array<Promise<Result<number>>> = [];
     if (outcome.need.agent) {
       pushed.agent = true;
-      sending.push(upload(t, receiveScript('agent', art.sha256), art.bytes, art.bytes.length, opts));
+      sending.push(upload(t, receiveScript('agent', art.sha256), art.bytes, art.bytes.length, { ...opts, what: 'the agent', dir: outcome.need.dir }));
     }
     if (outcome.need.node) {
       pushed.node = true;
       const runtime = await runtimeFor(outcome.need.arch);
       if (!runtime.ok) return err({ ...runtime.error, where: opts.host });
-      sending.push(upload(t, receiveScript('node', runtime.value.sha256), createReadStream(runtime.value.gzPath), runtime.value.gzBytes, opts));
+      sending.push(upload(t, receiveScript('node', runtime.value.sha256), createReadStream(runtime.value.gzPath), runtime.value.gzBytes, { ...opts, what: 'the Node runtime', dir: outcome.need.dir }));
     }
     for (const u of await Promise.all(sending)) {
       if (!u.ok) return u;
@@ -96,11 +96,16 @@ export async function startAgent(t: HostTransport, opts: { become: boolean; host
   }
 }
 
-async function upload(t: HostTransport, script: string, data: Buffer | NodeJS.ReadableStream, size: number, opts: { become: boolean; host: string }): Promise<Result<number>> {
+async function upload(t: HostTransport, script: string, data: Buffer | NodeJS.ReadableStream, size: number, opts: { become: boolean; host: string; what: string; dir: string }): Promise<Result<number>> {
   const r = await t.exec(shellCommand(script, opts.become), { stdin: data });
   if (!r.ok) return r;
   if (r.value.code !== 0) {
-    return err({ code: 'agent.upload-failed', message: `upload to ${opts.host} failed: ${escapeControls(r.value.stderr.toString().trim()) || `exit ${r.value.code}`}`, where: opts.host });
+    const said = escapeControls(r.value.stderr.toString().trim()) || `exit ${r.value.code}`;
+    // A full disk is the usual cause, and the shell's words ("cat: write error") do not say which disk.
+    if (/no space left on device/i.test(said)) {
+      return err({ code: 'agent.disk-full', message: `no space left on the disk under ${opts.dir} on ${opts.host}: ${opts.what} (${size} bytes) could not be written there (${said})`, where: opts.host, hint: `free space under ${opts.dir} (df -h ${opts.dir}) and apply again` });
+    }
+    return err({ code: 'agent.upload-failed', message: `upload of ${opts.what} to ${opts.dir} on ${opts.host} failed: ${said}`, where: opts.host });
   }
   return ok(size);
 }
