@@ -3,7 +3,7 @@
 // says clearly what happened to which host, the other hosts finish, and the next apply
 // converges everything. Every check looks at the hosts themselves (docker exec: it works
 // while a host's network is cut). A corrupted agent file is covered by apply.test.ts.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +28,25 @@ let lab: TestLab;
 const onHost = (h: LabHost, script: string): string => execFileSync('docker', ['exec', h.container, 'sh', '-c', script], { encoding: 'utf8' }).trim();
 const yes = (h: LabHost, test: string): boolean => onHost(h, `if ${test}; then echo yes; else echo no; fi`) === 'yes';
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/**
+ * A shell loop on the host itself that prints one line when it sees what it waits for: the
+ * test acts on that moment (the kill lands in the window), not after a guessed delay. `seen`
+ * resolves with the line, or with '' when the loop ended without one.
+ */
+function watchOnHost(h: LabHost, loop: string): { seen: Promise<string>; stop(): void } {
+  const child = spawn('docker', ['exec', h.container, 'sh', '-c', loop], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  const seen = new Promise<string>((resolve) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0]);
+    });
+    child.on('close', () => resolve(out.split('\n')[0]));
+  });
+  // The loop inside the container ends with its own deadline; this ends the docker client.
+  return { seen, stop: () => void (child.exitCode === null && child.kill()) };
+}
 
 /** The agent is gone from a host (it must never outlive its controller for long). */
 async function agentGone(h: LabHost, withinMs: number): Promise<boolean> {
@@ -107,35 +126,42 @@ test('a hello that arrives in the same read as the ready marker is not lost (a b
   assert.ok(started !== 'hung' && started.ok, 'the agent start completed');
 });
 
-test('the controller killed mid-transfer (SIGKILL): no partial file, no agent left behind, the next apply converges', async () => {
-  const big = randomBytes(24 << 20);
+test('the controller killed mid-transfer (SIGKILL), seen by a partial blob on a host: it is removed, no agent left behind, the next apply converges', async () => {
+  const size = 64 << 20;
+  const big = randomBytes(size);
   writeFileSync(join(lab.dir, 'big.bin'), big);
-  for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');
+  for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults /var/lib/berth/blobs && mkdir -p /srv/faults');
   const pb = playbook('killed', [
     '- copy: { src: big.bin, dest: /srv/faults/big.bin, mode: "0600" }',
-    '- command: [sh, -c, "sleep 2 && touch /srv/faults/slow-done"]',
     '- copy: { content: "after\\n", dest: /srv/faults/after.txt }',
   ]);
-  let killed = false;
+  const h1 = lab.hosts[0];
+  // The store's temp file on h1, with some bytes in it and fewer than all: the transfer is under way.
+  const partial = watchOnHost(h1, `for i in $(seq 6000); do for f in /var/lib/berth/blobs/*.tmp; do n=$(stat -c %s "$f" 2>/dev/null || echo 0); [ "$n" -gt 0 ] && [ "$n" -lt ${size} ] && { echo "$n"; exit 0; }; done; sleep 0.005; done`);
+  let killed: ReturnType<typeof spawn> | undefined;
+  let seenBytes = 0;
   const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], {
     onEvent: (e, child) => {
-      // The moment the first host starts receiving the 24 MB file.
-      if (e.type === 'task-start' && e.task === 0 && !killed) {
-        killed = true;
-        setTimeout(() => child.kill('SIGKILL'), 150);
-      }
+      if (e.type !== 'task-start' || killed) return;
+      killed = child;
+      void partial.seen.then((n) => {
+        seenBytes = Number(n);
+        child.kill('SIGKILL');
+      });
     },
   });
+  partial.stop();
   assert.ok(killed, `the run reached the copy: ${r.stderr}`);
+  assert.ok(seenBytes > 0 && seenBytes < size, `the kill was sent when h1's blob was partial (${seenBytes} of ${size} bytes)`);
   assert.is(r.code, null, 'the controller died by SIGKILL');
+  assert.not.ok(r.events.some((e) => e.type === 'task-end' && e.host === h1.name), 'h1 ended no task before the kill');
   for (const h of lab.hosts) {
     assert.ok(await agentGone(h, 15_000), `${h.name}: the agent exits once its controller is gone`);
-    const has = yes(h, 'test -e /srv/faults/big.bin');
-    if (has) assert.is(onHost(h, 'sha256sum /srv/faults/big.bin | cut -d" " -f1'), sha256(big), `${h.name}: a big.bin that exists is complete`);
-    assert.is(onHost(h, 'ls -A /srv/faults | grep -c "\\.tmp$" || true'), '0', `${h.name}: no temp file beside the destination`);
     assert.is(onHost(h, 'ls -A /var/lib/berth/blobs 2>/dev/null | grep -c "\\.tmp$" || true'), '0', `${h.name}: no partial blob kept`);
+    assert.is(onHost(h, 'ls -A /srv/faults | grep -c "\\.tmp$" || true'), '0', `${h.name}: no temp file beside the destination`);
     assert.not.ok(yes(h, 'test -e /srv/faults/after.txt'), `${h.name}: nothing started after the controller died`);
   }
+  assert.not.ok(yes(h1, 'test -e /srv/faults/big.bin'), 'h1: the copy whose content was cut off never wrote its file');
 
   const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
   assert.is(again.code, 0, again.stderr + again.stdout.slice(-2000));
@@ -145,22 +171,30 @@ test('the controller killed mid-transfer (SIGKILL): no partial file, no agent le
   }
 });
 
-test('the controller killed mid-task (SIGKILL): the host finishes that task, starts no other, the next apply converges', async () => {
+test('the controller killed mid-task (SIGKILL), seen by the task having started and not ended on every host: each finishes it, starts no other, the next apply converges', async () => {
   for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');
   const pb = playbook('killed-slow', [
-    '- command: [sh, -c, "sleep 2 && touch /srv/faults/slow-done"]',
+    '- command: [sh, -c, "touch /srv/faults/slow-started && sleep 3 && touch /srv/faults/slow-done"]',
     '- copy: { content: "after\\n", dest: /srv/faults/after.txt }',
   ]);
+  // Every host inside the command: it started there and has not finished.
+  const inside = lab.hosts.map((h) => watchOnHost(h, 'for i in $(seq 3000); do [ -e /srv/faults/slow-started ] && { [ -e /srv/faults/slow-done ] && echo late || echo inside; exit 0; }; sleep 0.01; done'));
+  let seen: string[] = [];
   let killed = false;
   const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json'], {
     onEvent: (e, child) => {
-      if (e.type === 'task-start' && !killed) {
-        killed = true;
-        setTimeout(() => child.kill('SIGKILL'), 300);
-      }
+      if (e.type !== 'task-start' || killed) return;
+      killed = true;
+      void Promise.all(inside.map((w) => w.seen)).then((s) => {
+        seen = s;
+        child.kill('SIGKILL');
+      });
     },
   });
+  for (const w of inside) w.stop();
+  assert.equal(seen, lab.hosts.map(() => 'inside'), 'the kill was sent while every host was inside the command');
   assert.is(r.code, null);
+  assert.not.ok(r.events.some((e) => e.type === 'task-end'), 'no task had ended when the controller died');
   for (const h of lab.hosts) {
     assert.ok(await agentGone(h, 15_000), `${h.name}: the agent exits after its current task`);
     assert.ok(yes(h, 'test -e /srv/faults/slow-done'), `${h.name}: the task in progress was finished, not cut off`);
