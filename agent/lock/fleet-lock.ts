@@ -6,10 +6,10 @@
 import type { Etcd3, Lease } from 'etcd3';
 import type { DeployLock, LockAnswer, LockOwner, WireError } from '../../protocol/agent-protocol.js';
 import { loadEtcd3 } from '../registry/etcd-client.js';
+import { CALL_TIMEOUT_MS, etcdOptions, type EtcdBackend } from '../registry/etcd-options.js';
 import { readHostConfig } from '../registry/host-config.js';
 import type { LockOutcome } from './host-lock.js';
 
-const CALL_TIMEOUT_MS = 3000;
 export const fleetKey = (playbook: string): string => `/berth/locks/${playbook}`;
 
 interface Held {
@@ -27,14 +27,17 @@ type Answer = Omit<LockAnswer, 'etcd'>;
 const none = (): LockOutcome => ({ ok: true, answer: { backend: 'none', done: false, lock: null, now: iso(Date.now()) } });
 const trouble = (what: string, e: unknown): LockOutcome => ({ ok: false, error: { code: 'lock.etcd', message: `etcd: ${what}: ${(e as Error).message ?? String(e)}` } });
 
-function endpoints(): string[] | undefined {
+/** The host's etcd (its registry's), with the TLS and user it was given; none: no fleet lock here. */
+function endpoints(): EtcdBackend | undefined {
   const b = readHostConfig().backend;
-  return b.kind === 'etcd' && b.endpoints.length ? b.endpoints : undefined;
+  return b.kind === 'etcd' && b.endpoints.length ? b : undefined;
 }
 
-async function connect(hosts: string[]): Promise<Etcd3> {
+async function connect(backend: EtcdBackend): Promise<Etcd3> {
+  const options = etcdOptions(backend);
+  if (!options.ok) throw new Error(options.error.message.replace(/^etcd: /, ''));
   const { Etcd3 } = await loadEtcd3();
-  return new Etcd3({ hosts, dialTimeout: CALL_TIMEOUT_MS, defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }) });
+  return new Etcd3(options.value);
 }
 
 /** Streams (keepaliveOnce) have no deadline of their own. */

@@ -5,6 +5,7 @@
 import type { Etcd3, Lease } from 'etcd3';
 import { isInstance } from '../../lang/registry-check.js';
 import { loadEtcd3 } from './etcd-client.js';
+import { etcdOptions, type EtcdBackend } from './etcd-options.js';
 import { DEFAULT_PREFIX, done, instanceKey, sortInstances, trouble, type Instance, type Outcome, type Registry } from './types.js';
 
 interface Held {
@@ -15,18 +16,19 @@ interface Held {
   lost: boolean;
 }
 
-const CALL_TIMEOUT_MS = 3000;
-
 const failure = (code: string, what: string, e: unknown): Outcome<never> => trouble(code, `etcd: ${what}: ${(e as Error).message ?? String(e)}`);
 
-export async function etcdRegistry(endpoints: string[], prefix = DEFAULT_PREFIX): Promise<Outcome<Registry>> {
+export async function etcdRegistry(backend: EtcdBackend): Promise<Outcome<Registry>> {
+  const prefix = backend.prefix ?? DEFAULT_PREFIX;
+  // Every call but the streams (watches, lease keepalives) has a deadline: a call that hangs on
+  // an unreachable etcd would hold up withdrawing an unhealthy instance; the watcher tries again
+  // at its next check anyway.
+  const options = etcdOptions(backend);
+  if (!options.ok) return options;
   let client: Etcd3;
   try {
     const { Etcd3 } = await loadEtcd3();
-    // Every call but the streams (watches, lease keepalives) has a deadline: a call that hangs on
-    // an unreachable etcd would hold up withdrawing an unhealthy instance; the watcher tries again
-    // at its next check anyway.
-    client = new Etcd3({ hosts: endpoints, dialTimeout: CALL_TIMEOUT_MS, defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }) });
+    client = new Etcd3(options.value);
   } catch (e) {
     return failure('registry.etcd-client', 'cannot create the client', e);
   }

@@ -18,11 +18,26 @@ import { configPath } from './paths.js';
 import { DEFAULT_PREFIX, type BackendConfig } from './types.js';
 import os from 'node:os';
 
+/** A file on the host (a templated path is checked once rendered, by reading it). */
+const HostPath = (description: string) => Type.String({ pattern: '^/|\\{\\{', expected: 'an absolute path on the host', description });
+
 export const registrySchema = Type.Object(
   {
     backend: Type.Optional(OneOf(['embedded', 'etcd'], 'embedded (default): no server, each host keeps its own instances and the controller shares them at apply time; etcd: a shared etcd cluster, updated live.')),
     endpoints: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'etcd client URLs, e.g. ["http://10.0.0.5:2379"] (backend etcd).' })),
     prefix: Type.Optional(Type.String({ pattern: '^/', description: `Key prefix in etcd (default ${DEFAULT_PREFIX}).` })),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          ca: Type.Optional(HostPath('The CA certificate (PEM) that signed etcd\'s server certificate (default: the system\'s roots).')),
+          cert: Type.Optional(HostPath('This client\'s certificate (PEM), for an etcd started with --client-cert-auth; needs key.')),
+          key: Type.Optional(HostPath('The private key (PEM) of cert.')),
+        },
+        { additionalProperties: false, description: 'TLS to etcd (https:// endpoints): files on the host, put there before this task (e.g. with copy, mode 0600 for the key).' },
+      ),
+    ),
+    username: Type.Optional(Type.String({ minLength: 1, description: 'etcd user (an etcd with auth enabled); needs password.' })),
+    password: Type.Optional(Type.String({ minLength: 1, description: 'Password of username; kept on the host in a file only root reads. Use a secret.' })),
     ttl: Type.Optional(Duration('How long a registration outlives its host going silent (default 10s): the watcher renews it every third of this.')),
     host: Type.Optional(RegistryNameParam("This host's name in the registry (default: its hostname); use {{inventory_hostname}} to match the inventory.")),
     address: Type.Optional(RegistryAddressParam('Address other hosts reach published ports at (default: the address of the interface of the default route).')),
@@ -40,8 +55,19 @@ export const registryModule = defineModule({
       if (!w) return converged({ watcher: null });
       return { ok: true, changes: [{ summary: `stop the watcher (pid ${w.pid}) and withdraw its registrations`, cause: 'state: stopped', apply: async () => stopWatcher(w, 'SIGINT').then((r) => (r.ok ? { ok: true } : r)) }] };
     }
-    const backend: BackendConfig =
-      (p.backend ?? 'embedded') === 'etcd' ? { kind: 'etcd', endpoints: p.endpoints ?? [], ...(p.prefix ? { prefix: p.prefix } : {}) } : { kind: 'embedded' };
+    const etcd = (p.backend ?? 'embedded') === 'etcd';
+    if (!etcd && (p.tls || p.username || p.password)) return failed('registry.params', 'tls, username and password are for backend etcd');
+    if ((p.username === undefined) !== (p.password === undefined)) return failed('registry.params', `${p.username === undefined ? 'password' : 'username'} needs ${p.username === undefined ? 'username' : 'password'} too`);
+    if (p.tls && (p.tls.cert === undefined) !== (p.tls.key === undefined)) return failed('registry.params', `tls.${p.tls.cert === undefined ? 'key' : 'cert'} needs tls.${p.tls.cert === undefined ? 'cert' : 'key'} too: a client certificate goes with its key`);
+    const backend: BackendConfig = etcd
+      ? {
+          kind: 'etcd',
+          endpoints: p.endpoints ?? [],
+          ...(p.prefix ? { prefix: p.prefix } : {}),
+          ...(p.tls ? { tls: p.tls } : {}),
+          ...(p.username !== undefined && p.password !== undefined ? { auth: { username: p.username, password: p.password } } : {}),
+        }
+      : { kind: 'embedded' };
     if (backend.kind === 'etcd' && backend.endpoints.length === 0) return failed('registry.params', 'backend etcd needs endpoints, e.g. endpoints: ["http://10.0.0.5:2379"]');
     const ttlMs = p.ttl === undefined ? DEFAULT_TTL_MS : parseDuration(p.ttl);
     if (ttlMs === undefined || ttlMs < 1000) return failed('registry.params', `ttl: "${String(p.ttl)}" is not a duration of 1s or more`);
@@ -56,7 +82,7 @@ export const registryModule = defineModule({
       changes.push({
         summary: `registry: ${backend.kind}${backend.kind === 'etcd' ? ` at ${backend.endpoints.join(', ')}` : ''} as ${want.host} (${want.address}), ttl ${ttlMs / 1000}s`,
         cause: have ? 'settings differ' : 'not configured',
-        diff: ctx.diff ? `--- ${configPath()}\n+++ ${configPath()}\n-${JSON.stringify(have ?? null)}\n+${JSON.stringify(want)}\n` : undefined,
+        diff: ctx.diff ? `--- ${configPath()}\n+++ ${configPath()}\n-${JSON.stringify(shown(have) ?? null)}\n+${JSON.stringify(shown(want))}\n` : undefined,
         apply: async () => {
           // An unreachable etcd is said now, by the task, not later in the watcher's log.
           if (backend.kind === 'etcd') {
@@ -85,3 +111,9 @@ export const registryModule = defineModule({
     return { ok: true, changes, data: { ...data, watcher: w.pid ?? null } };
   },
 });
+
+/** The settings as a diff shows them: the etcd password is not printed. */
+function shown(c: HostRegistryConfig | undefined): HostRegistryConfig | undefined {
+  if (c?.backend.kind !== 'etcd' || !c.backend.auth) return c;
+  return { ...c, backend: { ...c.backend, auth: { ...c.backend.auth, password: '********' } } };
+}

@@ -38,6 +38,10 @@ export type BackendConfig =
       endpoints: string[];
       /** Key prefix (default /berth/services). */
       prefix?: string;
+      /** Files on this host: the CA that signed etcd's certificate, and this client's certificate and key. */
+      tls?: { ca?: string; cert?: string; key?: string };
+      /** etcd's own users (`etcdctl user add`, `auth enable`). */
+      auth?: { username: string; password: string };
     };
 
 export const DEFAULT_PREFIX = '/berth/services';

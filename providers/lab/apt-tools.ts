@@ -28,6 +28,7 @@ export const TOOLS: Record<string, Tool> = {
   runc: { probe: ['runc', '--version'], pkg: 'runc' },
   docker: { probe: ['docker', '--version'], pkg: 'docker.io' },
   etcd: { probe: ['etcd', '--version'], pkg: 'etcd-server' },
+  etcdctl: { probe: ['etcdctl', 'version'], pkg: 'etcd-client' },
   'docker-registry': { probe: ['docker-registry', '--version'], pkg: 'docker-registry' },
   // Makes the registry's bcrypt password file (it has no version flag; hashing a word proves it runs).
   htpasswd: { probe: ['htpasswd', '-nbB', 'probe', 'probe'], pkg: 'apache2-utils' },
