@@ -1,8 +1,8 @@
 // Limits on what berth reads: YAML nested deeper than berth walks, and files bigger than it
 // parses, are one located message and exit 2, never an internal error or a controller out of
-// stack or memory.
+// stack or memory; a template that cannot parse is found by berth validate, at its line.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -85,6 +85,37 @@ test(`files over ${MAX_INPUT_BYTES / 1024 / 1024} MiB are refused with a message
   const apply = berth('apply', 'big.yml', '-i', 'inventory.yml');
   assert.is(apply.code, 2);
   assert.match(apply.stderr, limit);
+});
+
+test('a template with an unclosed {{ is reported by berth validate at the template\'s file:line:col; a task\'s own string at its line', () => {
+  mkdirSync(join(dir, 'templates'), { recursive: true });
+  writeFileSync(join(dir, 'templates', 'app.conf.hbs'), '# app\nport={{ port }}\nname={{ app_name\nmode=prod\n');
+  writeFileSync(join(dir, 'templates', 'block.hbs'), 'a\n{{#each hosts}}\nserver {{this}}\n');
+  writeFileSync(join(dir, 'templates', 'good.hbs'), 'port={{ port }}\n');
+  writeFileSync(
+    join(dir, 'templated.yml'),
+    [
+      'plays:', //                                                                   1
+      '  - hosts: all', //                                                           2
+      '    tasks:', //                                                               3
+      '      - template: { src: templates/app.conf.hbs, dest: /etc/app.conf }', //   4
+      '      - template: { src: templates/block.hbs, dest: /etc/block.conf }', //    5
+      '      - template: { src: templates/good.hbs, dest: /etc/good.conf }', //      6
+      '      - command: [echo, "{{ greeting"]', //                                   7
+      '    services:', //                                                            8
+      '      web: { image: "nginx:{{ tag" }', //                                     9
+    ].join('\n') + '\n',
+  );
+  const r = berth('validate', 'templated.yml');
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => !l.startsWith(' '));
+  assert.equal(lines.filter(Boolean), [
+    'templated.yml:7:25: template syntax error: "{{" is never closed: no "}}" before the end or the next "{{"',
+    'templated.yml:9:21: template syntax error: "{{" is never closed: no "}}" before the end or the next "{{"',
+    'templates/app.conf.hbs:3:6: template syntax error: "{{" is never closed: no "}}" before the end or the next "{{"',
+    'templates/block.hbs:2:1: template syntax error: {{#each}} is never closed: add {{/each}}',
+  ]);
+  assert.match(r.stderr, /hint: in the template of the task at templated\.yml:4:9/);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,12 +1,14 @@
-// Files a playbook refers to (inventory, vars files, build contexts, env files) must exist on the
-// controller before anything connects. Paths are relative to the playbook; templated ones
-// (`{{ }}`) are only known per host and are left to the plan.
+// Files a playbook refers to (inventory, vars files, templates, build contexts, env files) must
+// exist on the controller before anything connects, and templates must parse. Paths are relative
+// to the playbook; templated ones (`{{ }}`) are only known per host and are left to the plan.
 import { statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { analyze } from './analyze.js';
 import type { DocPath } from './path.js';
 import { locate, readProblem, tooLargeProblem, type Finding, type LoadError } from './problems.js';
 import { readInput } from './read-input.js';
+import { templateSyntax } from '../../lang/template-syntax.js';
+import { ExitCode } from '../errors.js';
 import { asList, asRecord, entries, isTemplate } from './shape.js';
 import type { YamlSource } from './source.js';
 
@@ -47,6 +49,12 @@ export function checkReferencedFiles(source: YamlSource, data: unknown, dir: str
   asList(pb.plays).forEach((p, i) => {
     const play = asRecord(p);
     asList(play.vars_files).forEach((f, j) => varsFile(f, ['plays', i, 'vars_files', j]));
+    for (const list of ['tasks', 'handlers'] as const) {
+      asList(play[list]).forEach((t, j) => {
+        const full = need(asRecord(asRecord(t).template).src, ['plays', i, list, j, 'template', 'src'], 'file', 'template');
+        if (full) problems.push(...checkTemplateFile(full, source.where(['plays', i, list, j])));
+      });
+    }
     for (const [name, s] of entries(play.services)) {
       const at: DocPath = ['plays', i, 'services', name];
       containerFiles(asRecord(s), at, need, found);
@@ -82,6 +90,25 @@ function kindOf(path: string): Kind | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A template file must parse as handlebars; its mistakes point into it, as a template error at render time does. */
+function checkTemplateFile(file: string, task: string): LoadError[] {
+  let text: string;
+  try {
+    const r = readInput(file);
+    // Templates have no size limit of their own: a big one is rendered (and reported) at plan time.
+    if (!r.ok) return [];
+    text = r.text;
+  } catch (e) {
+    return [readProblem(file, e)];
+  }
+  const problem = templateSyntax(text);
+  if (!problem) return [];
+  const rel = relative(process.cwd(), file);
+  const shown = rel && !rel.startsWith('..') ? rel : file;
+  const at = problem.col === undefined ? `${shown}:${problem.line}` : `${shown}:${problem.line}:${problem.col}`;
+  return [{ code: 'template.syntax', message: `template syntax error: ${problem.message}`, where: at, hint: `in the template of the task at ${task}`, exit: ExitCode.badInput, file: shown, line: problem.line, col: problem.col ?? 0 }];
 }
 
 /** A vars file is YAML holding a mapping of variables; its mistakes point into it. */

@@ -10,6 +10,7 @@ import type { Finding } from './problems.js';
 import { checkBecomeUser } from './become-user.js';
 import { checkConditions } from './conditions.js';
 import { checkHostPatterns } from './host-patterns.js';
+import { checkInlineTemplates } from './inline-templates.js';
 import { checkInventory } from './semantic-inventory.js';
 import { asList, asRecord, entries, isTemplate, oneOrMany } from './shape.js';
 import { didYouMean, shortList } from './suggest.js';
@@ -57,7 +58,7 @@ function checkPlay(play: Record<string, unknown>, at: DocPath, services: Set<str
       found.push(...moduleCount(step, stepAt), ...checkConditions(step, stepAt), ...checkBecomeUser(play, step, stepAt), ...(play.compose ? [] : notifyTargets(step, stepAt, topics)));
     });
   }
-  found.push(...checkServices(asRecord(play.services), [...at, 'services']));
+  found.push(...checkServices(asRecord(play.services), [...at, 'services']), ...checkInlineTemplates(play, at));
   return found;
 }
 
