@@ -9,7 +9,7 @@
 // says of hosts this run does not reach counts only for those hosts, never for the others.
 import type { InstanceReport, RegistryReport, RegistryRequest, ServiceInstance, WireError } from '../../protocol/agent-protocol.js';
 import { fleetServices } from '../../lang/discovery-helpers.js';
-import { instanceProblem, sortOutInstances } from '../../lang/registry-check.js';
+import { fieldProblem, instanceProblem, sortOutInstances } from '../../lang/registry-check.js';
 
 export interface RegistryPeer {
   host: string;
@@ -102,10 +102,14 @@ function believe(peer: string, raw: unknown, ctx: { inInventory: Set<string>; cl
     ctx.warn({ host: peer, code: 'registry.bad-report', message: `${peer} sent something that is not a registry report; it is ignored`, hint: 'is the agent on that host the one this controller pushed? run apply again to replace it' });
     return undefined;
   }
-  const nameProblem = instanceProblem({ id: 'x', service: 'x', host: name, address: '127.0.0.1', port: 1, tags: [], release: '', health: 'passing', registeredAt: '' });
+  const nameProblem = fieldProblem('host', name);
   // A host names itself in the registry (`registry: {host}`, its hostname by default), but never
   // as another host of the inventory, nor as a name another host of this run uses.
   const taken = name !== peer && ctx.inInventory.has(name) ? `${name} is another host of the inventory` : (ctx.claims.get(name) ?? 0) > 1 ? `another host of this run uses the name ${name} too` : undefined;
+  // A host that registers nothing says nothing a name could make wrong (cloned machines that
+  // share a hostname and never use the registry are not worth a warning on every run).
+  const silent = r.instances.length === 0 && r.local.length === 0;
+  if ((nameProblem || taken) && silent) return { backend: r.backend, host: peer, watcher: r.watcher ?? null, instances: [], local: [], ...(r.fleet !== undefined ? { fleet: r.fleet } : {}) };
   if (nameProblem || taken) {
     ctx.warn({ host: peer, code: 'registry.foreign-host', message: `${peer}'s registry report is ignored: ${taken ?? `its registry name ${nameProblem!.replace(/^host: /, '')}`}`, hint: `give each host its own registry name (registry: { host: "{{inventory_hostname}}" })` });
     return undefined;
