@@ -48,12 +48,18 @@ plays:
         become_user: pgtest
       - name: as root by default
         command: [sh, -c, 'echo "$(id -un) $BOTH"']
+        register: probe
+      - name: from a registered result
+        shell: 'echo "$FROM_RESULT"'
+        environment: { FROM_RESULT: "probe said {{ probe.stdout }}" }
 `,
   );
   const r = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
   assert.is(r.code, 0, r.stderr + r.stdout);
   assert.equal(outputs(r.events, 'as pgtest'), [`pgtest pgtest [pgtest berthdb] /home/pgtest pgtest play task 5432 ${host.name}`]);
   assert.equal(outputs(r.events, 'as root by default'), ['root play']);
+  // Rendered by the agent, where the result was registered.
+  assert.equal(outputs(r.events, 'from a registered result'), ['probe said root play']);
   assert.is(sshLabSync(lab, host, 'stat -c %U:%G /tmp/made-by-pgtest'), 'pgtest:pgtest');
   assert.is(sshLabSync(lab, host, 'stat -c %U /tmp/shell-by-pgtest; cat /tmp/shell-by-pgtest'), 'pgtest\npgtest play');
 });
