@@ -172,6 +172,45 @@ test('lab status reports every host running with its ports', async () => {
   assert.equal(s.value.hosts.map((h) => [h.name, h.state, h.port]), lab.hosts.map((h) => [h.name, 'running', h.port]));
 });
 
+test('lab up --init systemd replaces the hosts with ones that boot systemd, and leaves the machine\'s sysctls alone', async () => {
+  const machine = () => ['fs/protected_regular', 'fs/protected_fifos', 'fs/protected_symlinks', 'fs/protected_hardlinks'].map((k) => readFileSync(`/proc/sys/${k}`, 'utf8').trim());
+  const before = machine();
+  const up = await labUp({ name: lab.name, hosts: 2, init: 'systemd', stateRoot: stateRoot() });
+  assert.ok(up.ok, !up.ok ? up.error.message : '');
+  if (!up.ok) return;
+  assert.equal(up.value.added, ['h1', 'h2'], 'the tini hosts were replaced');
+  assert.is(up.value.state.init, 'systemd');
+  for (const h of up.value.state.hosts) {
+    const r = await ssh({ ...h }, 'berth', 'cat /proc/1/comm; systemctl is-system-running --wait; systemctl --failed --no-legend | wc -l; systemctl is-enabled systemd-sysctl.service; sudo -n id -u');
+    assert.is(r.stdout, 'systemd\nrunning\n0\nmasked\n0\n', `${h.name}: ${r.stderr}`);
+  }
+  assert.equal(machine(), before, 'no sysctl of this machine changed');
+  const status = await labStatus({ name: lab.name, stateRoot: stateRoot() });
+  assert.is(status.ok && status.value.init, 'systemd');
+  const again = await labUp({ name: lab.name, stateRoot: stateRoot() });
+  assert.ok(again.ok && again.value.added.length === 0 && again.value.state.init === 'systemd', 'a lab keeps its init when none is asked for');
+});
+
+test('docker restart of a systemd host is a reboot: it comes back with its host key, and lab up finds its new port', async () => {
+  const s = await labStatus({ name: lab.name, stateRoot: stateRoot() });
+  if (!s.ok) throw new Error(s.error.message);
+  const h1 = s.value.hosts[0]!;
+  const bootId = async (port: number) => (await ssh({ name: 'h1', address: '127.0.0.1', port, ip: '', container: h1.container }, 'root', 'cut -d" " -f22 /proc/1/stat; cat /proc/1/comm')).stdout;
+  const first = await bootId(h1.port!);
+  assert.match(first, /\nsystemd\n$/);
+  const restarted = await docker('restart', h1.container);
+  assert.is(restarted.code, 0, restarted.stderr);
+  const up = await labUp({ name: lab.name, stateRoot: stateRoot() });
+  assert.ok(up.ok, !up.ok ? up.error.message : '');
+  if (!up.ok) return;
+  assert.equal([up.value.added, up.value.removed], [[], []]);
+  const port = up.value.state.hosts.find((h) => h.name === 'h1')!.port;
+  // known_hosts was written again for the new port, with the key the host kept.
+  const after = await bootId(port);
+  assert.match(after, /\nsystemd\n$/);
+  assert.is.not(after, first, 'a new boot: PID 1 started again');
+});
+
 test('the CLI: down of a lab that does not exist says so and succeeds; a bad name is bad input', async () => {
   const cli = (...a: string[]) => sh([process.execPath, '--import', 'tsx', join(packageRoot(), 'cli/main.ts'), 'lab', ...a]);
   const none = await cli('down', '--name', 'no-such-lab-here');
@@ -180,6 +219,9 @@ test('the CLI: down of a lab that does not exist says so and succeeds; a bad nam
   const bad = await cli('up', '--name', 'Not_Valid');
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /lab name "Not_Valid" is not valid/);
+  const init = await cli('up', '--name', 'x', '--init', 'upstart');
+  assert.is(init.code, 2);
+  assert.match(init.stderr, /--init <init>' argument 'upstart' is invalid\. expected tini or systemd/);
   assert.not.match(bad.stderr, /\n\s+at /, 'no stack trace');
 });
 
