@@ -41,8 +41,27 @@ export const Mount = Type.Object({
   selinux: Opt(Str),
   tmpfsSize: Opt(Type.Integer()),
   tmpfsMode: Opt(Type.Integer()),
+  /**
+   * A bind of what berth ships into the project's folder (a Compose file's relative bind mount,
+   * config or secret): `source` is then below berth's projects folder on the host
+   * (`<project>/files/conf`), and this is the hash of the shipped content, so that changed
+   * content changes the container's config hash.
+   */
+  shipped: Opt(Str),
 });
 export type Mount = Static<typeof Mount>;
+
+/** A file berth ships into a project's folder on the host, before the containers that bind it. */
+export const ProjectFile = Type.Object({
+  /** Below berth's projects folder: `<project>/files/conf/app.yml`. */
+  path: Str,
+  sha256: Str,
+  size: Type.Integer(),
+  mode: Type.Integer(),
+  uid: Opt(Type.Integer()),
+  gid: Opt(Type.Integer()),
+});
+export type ProjectFile = Static<typeof ProjectFile>;
 
 export const NetworkAttachment = Type.Object({
   /** Qualified network name. */
@@ -209,6 +228,8 @@ export const ServiceSpec = Type.Object({
   origin: Opt(ReleaseOrigin),
   /** image reference -> image id: a rollback boots the images a recorded release ran, never a rebuild. */
   pinned: Opt(StrMap),
+  /** Files the service's mounts bind from the project's folder, written before its containers change. */
+  files: Opt(Type.Array(ProjectFile)),
 });
 export type ServiceSpec = Static<typeof ServiceSpec>;
 

@@ -55,12 +55,12 @@ test('validate: every problem of a Compose file in one run, each once, at its li
     ['12:28', 'Compose key "placement" in services.web.deploy is not supported by berth', 'services.web.deploy.placement', /hosts: pattern/],
     ['14:16', /ipv4_address on the network "front", which berth creates without a fixed subnet/, 'services.web.networks.front.ipv4_address', /external: true/],
     ['15:5', 'service "web" has both networks and network_mode, which exclude each other', 'services.web.network_mode', /keep networks:/],
-    ['16:5', 'Compose key "secrets" in services.web is not supported by berth', 'services.web.secrets', /copy task .*:ro/],
+    ['16:15', 'service "web" uses the secret "tokn", which the file does not declare', 'services.web.secrets[0]', /did you mean "token"\?/],
     ['18:14', 'required variable TOKEN is missing a value: set TOKEN to the API token', 'services.web.environment.TOKEN', /set TOKEN in the environment/],
     ['20:14', 'invalid interpolation "costs ${"', 'services.web.labels.price', /write \$\$ for a literal \$/],
     ['23:5', 'unknown key "enviroment" in services.db: not a Compose key', 'services.db.enviroment', /did you mean "environment"\?/],
     ['26:5', 'Compose key "ipam" in networks.front is not supported by berth', 'networks.front.ipam', /external: true/],
-    ['27:1', 'Compose key "secrets" at the top level is not supported by berth', 'secrets', /copy task/],
+    ['28:31', 'Compose key "external" in secrets.token is not supported by berth', 'secrets.token.external', /berth ships the file itself/],
   ];
   assert.equal(got.map((p) => p.where), expected.map(([lc]) => `problems/compose.yaml:${lc}`), r.stderr);
   got.forEach((p, i) => {

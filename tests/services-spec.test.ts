@@ -241,8 +241,8 @@ test('compose: each unsupported key is an error at its own line, with a hint', (
   if (r.ok) return;
   const lines = r.error.map((e) => `${e.where?.replace(/^.*\//, '')} ${e.message}`);
   assert.equal(lines, [
-    'unsupported.yml:6:1 Compose key "secrets" at the top level is not supported by berth',
-    'unsupported.yml:4:5 Compose key "secrets" in services.web is not supported by berth',
+    'unsupported.yml:6:1 Compose key "include" at the top level is not supported by berth',
+    'unsupported.yml:4:5 Compose key "extends" in services.web is not supported by berth',
     'unsupported.yml:5:5 Compose key "scale" in services.web is not supported by berth',
   ]);
   assert.match(r.error[2].hint ?? '', /deploy: \{ replicas: N \}/);

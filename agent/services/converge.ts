@@ -13,6 +13,7 @@ import { readHistory, recordedSpec, recordRelease } from './releases.js';
 import { imageFor, PENDING_IMAGE, type ServiceImage } from './image.js';
 import { displayName } from './names.js';
 import { observe } from './observe.js';
+import { projectFileChanges } from './project-files.js';
 import { reconcile, type Op } from './reconcile.js';
 import { scheduleChanges } from './schedule.js';
 import { waitForDependencies } from './wait.js';
@@ -25,6 +26,9 @@ export const converge = defineModule({
     if (!e.ok) return e;
     const d = e.docker;
 
+    // The files its containers bind come first: a new container finds them there.
+    const shipped = await projectFileChanges(spec, ctx);
+    if (!shipped.ok) return shipped;
     const images = new Map<string, string>();
     const made = new Map<string, ServiceImage>();
     const imageChanges: Change[] = [];
@@ -77,7 +81,7 @@ export const converge = defineModule({
       const digests = Object.fromEntries([...made].flatMap(([ref, m]) => (m.digest ? [[ref, m.digest]] : [])));
       recordRelease({ id: live, images: pinned, ...(Object.keys(digests).length ? { digests } : {}), configHash: releaseHashOf(desired), createdAt: new Date().toISOString(), operator: spec.origin?.operator ?? 'unknown', revision: spec.origin?.revision ?? 'unknown', runId: spec.origin?.runId ?? '', spec: recordedSpec(spec) });
     };
-    if (ops.length === 0 && imageChanges.length === 0 && drift.length === 0) {
+    if (ops.length === 0 && imageChanges.length === 0 && drift.length === 0 && shipped.changes.length === 0) {
       // Converged already; a history that lost track of it (a berth upgrade, a run cut short
       // after its last container) learns it now. Bookkeeping only: never in check mode.
       if (!ctx.check && release && !spec.job && readHistory(spec.playbook, spec.service).current !== release) record();
@@ -112,7 +116,7 @@ export const converge = defineModule({
         return execute(op, exec);
       },
     }));
-    const all = [...timer.before, ...imageChanges, ...changes, ...drift, ...timer.after];
+    const all = [...timer.before, ...shipped.changes, ...imageChanges, ...changes, ...drift, ...timer.after];
     // The release becomes history once its last change is done: a run cut short records nothing,
     // and the release before it stays the one a revert returns to.
     const last = all[all.length - 1];

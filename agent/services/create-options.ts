@@ -1,9 +1,11 @@
 // A desired container as Engine API requests: the body of POST /containers/create, and the
 // networks to connect before it starts (the Engine before API 1.44 takes one network at create
 // time). Pure: ids of linked containers and volumes to inherit are looked up by the caller.
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { ContainerRef, ContainerSpec, Mount, NamespaceMode } from '../../modules/service-spec.js';
 import type { Desired } from './desired.js';
+import { projectsDir } from './project-files.js';
 
 export interface CreateRequest {
   body: Docker.ContainerCreateOptions;
@@ -119,13 +121,15 @@ function splitMounts(list: Mount[], inherit?: ReadonlyMap<string, string>): { bi
   const binds: string[] = [];
   const mounts: Array<Record<string, unknown>> = [];
   for (const m of list) {
+    // What berth shipped is bound from the project's folder, wherever berth's directory is on this host.
+    const source = m.shipped && m.source ? join(projectsDir(), m.source) : m.source;
     if (m.type === 'bind' && m.createHostPath) {
       const opts = [m.readOnly ? 'ro' : 'rw', ...(m.selinux ? [m.selinux] : []), ...(m.propagation ? [m.propagation] : [])];
-      binds.push(`${m.source}:${m.target}:${opts.join(',')}`);
+      binds.push(`${source}:${m.target}:${opts.join(',')}`);
       continue;
     }
     const base = { Type: m.type, Target: m.target, ReadOnly: m.readOnly ?? false };
-    if (m.type === 'bind') mounts.push({ ...base, Source: m.source, ...(m.propagation ? { BindOptions: { Propagation: m.propagation } } : {}) });
+    if (m.type === 'bind') mounts.push({ ...base, Source: source, ...(m.propagation ? { BindOptions: { Propagation: m.propagation } } : {}) });
     else if (m.type === 'tmpfs') mounts.push({ ...base, TmpfsOptions: { ...opt('SizeBytes', m.tmpfsSize), ...opt('Mode', m.tmpfsMode) } });
     else mounts.push({ ...base, Source: m.source ?? inherit?.get(m.target) ?? '', ...(m.nocopy ? { VolumeOptions: { NoCopy: true } } : {}) });
   }

@@ -5,17 +5,15 @@ import { composeProperties } from '../../schema/compose.js';
 import { Service } from '../../schema/service.js';
 
 /** Top-level keys berth reads; `version` is obsolete in Compose too and is ignored. */
-export const TOP_LEVEL = new Set(['version', 'name', 'services', 'networks', 'volumes']);
+export const TOP_LEVEL = new Set(['version', 'name', 'services', 'networks', 'volumes', 'configs', 'secrets']);
 
 export const TOP_LEVEL_UNSUPPORTED: Record<string, string> = {
-  secrets: 'write the secret to the hosts with a copy task (mode: "0400") and bind it read-only: volumes: ["/etc/app/secret:/run/secrets/NAME:ro"]',
-  configs: 'write the file to the hosts with a copy or template task and bind it read-only: volumes: ["/etc/app/app.conf:/app.conf:ro"]',
   include: 'give each Compose file a play of its own (compose: other.yml), or copy its services into this file',
   models: 'remove it: berth runs no AI models; run the model server as a service with an image',
 };
 
 /** Service keys berth takes: the Compose keys of berth's service schema, and the ones the loader translates. */
-export const SERVICE_KEYS = new Set([...Object.keys(composeProperties), 'deploy', 'links', 'profiles', 'env_file']);
+export const SERVICE_KEYS = new Set([...Object.keys(composeProperties), 'deploy', 'links', 'profiles', 'env_file', 'configs', 'secrets']);
 
 /** berth's own service keys (health, register, sidecars, ...): a play's services have them, a Compose file does not. */
 export const BERTH_ONLY = new Set(Object.keys(Service.properties).filter((k) => !SERVICE_KEYS.has(k)));
@@ -26,7 +24,6 @@ export const SERVICE_UNSUPPORTED: Record<string, string> = {
   blkio_config: 'remove it: berth sets no block-IO weights or limits',
   cgroup: 'remove it: berth leaves the cgroup namespace to Docker (private)',
   cgroup_parent: 'remove it: berth leaves the parent cgroup to Docker',
-  configs: 'write the file with a copy or template task and bind it read-only: volumes: ["/etc/app/app.conf:/app.conf:ro"]',
   cpu_count: 'write cpus: N (fractions allowed, e.g. cpus: 1.5)',
   cpu_percent: 'write cpus: N (e.g. cpus: 0.5 for half a CPU)',
   cpu_period: 'write cpus: QUOTA/PERIOD as one number (e.g. cpus: 0.5)',
@@ -57,7 +54,6 @@ export const SERVICE_UNSUPPORTED: Record<string, string> = {
   pull_refresh_after: 'remove it: berth pulls at apply time only, as pull_policy says',
   runtime: 'remove it: berth runs Docker\'s default runtime',
   scale: 'write deploy: { replicas: N }',
-  secrets: 'write the secret with a copy task (mode: "0400") and bind it read-only: volumes: ["/etc/app/secret:/run/secrets/NAME:ro"]',
   storage_opt: 'remove it: berth leaves the storage driver\'s options to Docker',
   use_api_socket: 'bind the socket: volumes: ["/var/run/docker.sock:/var/run/docker.sock"]',
   userns_mode: 'remove it: berth runs containers in the engine\'s user namespace setting',
@@ -68,6 +64,23 @@ export const SERVICE_UNSUPPORTED: Record<string, string> = {
 export const RESOURCE_KEYS: Record<'networks' | 'volumes', Set<string>> = {
   networks: new Set(['name', 'driver', 'driver_opts', 'labels', 'external', 'internal', 'attachable']),
   volumes: new Set(['name', 'driver', 'driver_opts', 'labels', 'external']),
+};
+
+/**
+ * Keys of a top-level config or secret berth does not take (it takes file, environment and, for
+ * configs, content): berth ships the content to each host itself (controller/compose/project-files.ts).
+ */
+export const FILE_DECL_UNSUPPORTED: Record<string, string> = {
+  'configs.external': 'berth ships the file itself, there is no platform to keep it: write file: ./PATH (relative to the Compose file), content: or environment:',
+  'secrets.external': 'berth ships the file itself, there is no platform to keep it: write file: ./PATH (relative to the Compose file) or environment: VAR',
+  'configs.name': 'remove it: on each host the config is the file configs/SERVICE/KEY in the project\'s folder, named by its key',
+  'secrets.name': 'remove it: on each host the secret is the file secrets/SERVICE/KEY in the project\'s folder, named by its key',
+  'configs.labels': 'remove it: a config is a file on each host, with nothing to label',
+  'secrets.labels': 'remove it: a secret is a file on each host, with nothing to label',
+  'configs.template_driver': 'remove it: berth ships the content as it is',
+  'secrets.template_driver': 'remove it: berth ships the content as it is',
+  'secrets.driver': 'remove it: berth keeps the secret in a file on each host (0400)',
+  'secrets.driver_opts': 'remove it: berth keeps the secret in a file on each host (0400)',
 };
 
 export const RESOURCE_UNSUPPORTED: Record<string, string> = {

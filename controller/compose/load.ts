@@ -21,6 +21,7 @@ import { serviceEnvironment } from './environment.js';
 import { interpolateValues } from './interpolate-values.js';
 import { BERTH_ONLY, NESTED_UNSUPPORTED, RESOURCE_KEYS, RESOURCE_UNSUPPORTED, SERVICE_KEYS, SERVICE_UNSUPPORTED, TOP_LEVEL, TOP_LEVEL_UNSUPPORTED, nestedPattern } from './keys.js';
 import { applyLinks } from './links.js';
+import { fileDecls, serviceFiles, type FilesContext, type ShippedMount } from './project-files.js';
 import { aboveDotenv, composeVariables } from './variables.js';
 
 export interface ResourceDecl {
@@ -43,6 +44,8 @@ export interface ComposeProject {
   services: Record<string, Service>;
   networks: Record<string, ResourceDecl>;
   volumes: Record<string, ResourceDecl>;
+  /** By service: what berth ships to each host for it (relative bind mounts, configs, secrets). */
+  shipped: Record<string, ShippedMount[]>;
   /** file:line:col of a path inside the Compose file. */
   where(path: DocPath): string;
   /** Line and column of a path inside the Compose file. */
@@ -135,6 +138,17 @@ export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProj
     } else name = data.name;
   }
 
+  const filesCtx: FilesContext = { dir, shownDir, lookup: vars.lookup, written: (p) => writtenText(source, p) };
+  const configs = fileDecls('configs', data.configs, filesCtx);
+  const secrets = fileDecls('secrets', data.secrets, filesCtx);
+  problems.push(...configs.findings.map(at), ...secrets.findings.map(at));
+  const declared = {
+    configs: configs.decls,
+    secrets: secrets.decls,
+    names: { configs: Object.keys(asRecord(data.configs)).filter((k) => !k.startsWith('x-')), secrets: Object.keys(asRecord(data.secrets)).filter((k) => !k.startsWith('x-')) },
+  };
+  const shipped: Record<string, ShippedMount[]> = {};
+
   const services: Record<string, Record<string, unknown>> = {};
   if (data.services !== undefined && (data.services === null || typeof data.services !== 'object' || Array.isArray(data.services))) {
     problems.push(at({ code: 'compose.shape', message: 'services: expected a mapping of service names to services', path: ['services'] }));
@@ -160,6 +174,10 @@ export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProj
     const env = serviceEnvironment(svc, { name: svcName, dir, shownDir, lookup: vars.lookup });
     problems.push(...env.findings.map(at), ...env.problems);
     for (const u of env.unset) warnings.push(unsetWarning(u.name, `${u.file}:${u.line}:1`, u.file, u.line, 1, vars.why(u.name)));
+    const files = serviceFiles(svcName, svc, declared, filesCtx);
+    problems.push(...files.findings.map(at));
+    warnings.push(...files.warnings.map(at));
+    if (files.mounts.length) shipped[svcName] = files.mounts;
     services[svcName] = svc;
   }
 
@@ -206,7 +224,7 @@ export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProj
   }
   return {
     ok: true,
-    value: { file: shown, dir, name, services: services as Record<string, Service>, networks, volumes, where: (p) => source.where(p), position: (p) => source.position(p), warnings },
+    value: { file: shown, dir, name, services: services as Record<string, Service>, networks, volumes, shipped, where: (p) => source.where(p), position: (p) => source.position(p), warnings },
   };
 }
 
@@ -269,6 +287,13 @@ function buildContexts(services: Record<string, Record<string, unknown>>, dir: s
     }
   }
   return found;
+}
+
+/** The text of the scalar at a path as the file writes it, before YAML reads it. */
+function writtenText(source: { text: string; position(p: DocPath): { line: number; col: number } }, path: DocPath): string | undefined {
+  const { line, col } = source.position(path);
+  const text = source.text.split('\n')[line - 1]?.slice(col - 1);
+  return text === undefined ? undefined : /^[^\s#,}\]]*/.exec(text)?.[0];
 }
 
 function unsetWarning(name: string, where: string, file: string, line: number, col = 1, why?: string, path?: string): LoadError {

@@ -17,6 +17,7 @@ import { checkConditions } from '../load/conditions.js';
 import { buildPlan } from './build-plan.js';
 import { maskingSink } from './mask-events.js';
 import { secretsPerHost } from './plan-secrets.js';
+import { composeSecretValues } from './compose-secrets.js';
 import type { PlaybookShape } from './playbook-shape.js';
 import type { TagFilter } from './tags.js';
 import type { Rollout } from '../../schema/rollout.js';
@@ -80,7 +81,9 @@ interface Live {
 export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   const t0 = performance.now();
   const secretVars = opts.secretVars ?? {};
-  const secrets = Object.values(secretVars).filter((v): v is string => typeof v === 'string' && v.length > 0);
+  // The Compose files' secrets are masked as the playbook's are, without becoming vars.
+  const masked = { ...secretVars, ...composeSecretValues(opts.playbook, opts.playbookPath, opts.where) };
+  const secrets = Object.values(masked).filter((v): v is string => typeof v === 'string' && v.length > 0);
   // Every event passes through the mask before any reporter sees it.
   const o: ApplyOptions = { ...opts, sink: secrets.length ? maskingSink(opts.sink, secrets) : opts.sink };
   const pick = targets(o);
@@ -173,7 +176,7 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
   // (a variable missing for one host) is bad input, and bad input changes nothing anywhere.
   const plans = new Map<string, HostPlan>();
   // Each host is sent the secrets its own tasks use, and no other.
-  const narrow = secretsPerHost(secretVars, blobs);
+  const narrow = secretsPerHost(masked, blobs);
   const planErrors: Array<{ host: string; error: BerthError }> = [];
   o.playbook.plays.forEach((_, index) => {
     for (const name of pick[index]) {

@@ -21,6 +21,8 @@ export interface ContainerContext {
   ref: (name: string) => ContainerRef | string;
   /** DNS names this container answers to on every network it joins. */
   aliases: string[];
+  /** Mounts of what berth ships to the host: each relative bind by its place in volumes, then configs and secrets. */
+  shipped?: { byVolume: ReadonlyMap<number, Mount>; extra: Mount[] };
 }
 
 /** A problem with one key of the container, for the caller to place in the playbook. */
@@ -76,10 +78,16 @@ export function normalizeContainer(c: ContainerInput, ctx: ContainerContext): Co
 
   const mounts: Mount[] = [];
   for (const [i, v] of (c.volumes ?? []).entries()) {
+    const shipped = ctx.shipped?.byVolume.get(i);
+    if (shipped) {
+      mounts.push(shipped);
+      continue;
+    }
     const r = parseVolume(v, ctx.qualify);
     if (!r.ok) return fail(['volumes', i], r.message, r.hint);
     mounts.push(r.value);
   }
+  mounts.push(...(ctx.shipped?.extra ?? []));
   const tmpfs: Record<string, string> = {};
   for (const t of c.tmpfs === undefined ? [] : Array.isArray(c.tmpfs) ? c.tmpfs : [c.tmpfs]) {
     const at = t.indexOf(':');

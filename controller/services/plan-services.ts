@@ -21,7 +21,8 @@ import { dependencyOrder, normalizeService, qualifier, strings, type NormalizedS
 import { prepareServiceBuild } from './service-build.js';
 import { pullSpecs } from './pulls.js';
 import { registryLogins, type RegistryLoginInput } from './registry-logins.js';
-import type { BlobRegistry } from '../blobs.js';
+import { BlobRegistry } from '../blobs.js';
+import { prepareProjectFiles } from './project-files.js';
 import { parseMs } from './units.js';
 
 export interface ServicePlanInput {
@@ -70,13 +71,18 @@ export function planServices(o: ServicePlanInput, playIndex: number, host: Resol
     const sources = checkSourcePaths(serviceSourceKeys, services[name], svc, baseDir, (key) => where(name, key));
     if (!sources.ok) return sources;
     if (svc.profiles?.length && !svc.profiles.some((p) => profiles.has(p))) continue;
-    const r = normalizeService(name, svc, { project, baseDir, services: new Set(names), defaultWaitMs, rollout: (play as { rollout?: Rollout }).rollout, origin: runOrigin(o.playbookPath) });
+    const toShip = found.value.shipped[name];
+    // Without the run's registry (planning for a fleet command), the hashes are the same.
+    const files = toShip ? prepareProjectFiles(project, toShip, blobs ?? new BlobRegistry(), (m) => where(name, m.volume !== undefined ? ['volumes', m.volume] : [`${m.kind}s`])) : undefined;
+    if (files && !files.ok) return files;
+    const r = normalizeService(name, svc, { project, baseDir, services: new Set(names), defaultWaitMs, rollout: (play as { rollout?: Rollout }).rollout, origin: runOrigin(o.playbookPath), shipped: files?.value });
     if (!r.ok) return err({ code: 'service.spec', message: `service ${name}: ${r.problem.message}`, where: where(name, r.problem.key), hint: r.problem.hint, exit: 2 });
     if (blobs) {
       const b = prepareServiceBuild(r.value.spec, svc, { blobs, baseDir, where: (key) => where(name, key), hostImages: scope.facts?.images });
       if (!b.ok) return b;
       r.value.spec.build = b.value;
     }
+    if (files?.value.files.length) r.value.spec.files = files.value.files;
     const pulls = pullSpecs(svc, r.value.spec, logins, (key) => where(name, key));
     if (!pulls.ok) return pulls;
     if (pulls.value) r.value.spec.pull = pulls.value;

@@ -4,6 +4,7 @@
 import type { Service } from '../../schema/service.js';
 import { composeOfPlay, type PlayWithCompose } from '../compose/playbook.js';
 import { loadCompose, type ComposeProject, type ResourceDecl } from '../compose/load.js';
+import type { ShippedMount } from '../compose/project-files.js';
 import { err, ok, type BerthError, type Result } from '../errors.js';
 import type { PlayShape } from '../run/playbook-shape.js';
 
@@ -17,6 +18,8 @@ export interface PlayServices {
   where(service: string, key: Array<string | number>): string;
   /** Services from the Compose file: their values are final (a Compose file is not a berth template). */
   literal: ReadonlySet<string>;
+  /** By service: what the Compose file has berth ship to each host (relative bind mounts, configs, secrets). */
+  shipped: Record<string, ShippedMount[]>;
 }
 
 /** What a play may say about services; the schema (schema/playbook.ts) decides what is valid. */
@@ -47,6 +50,7 @@ function read(play: PlayWithServices, baseDir: string, where: (path: Array<strin
     volumes: decl(play.volumes),
     where: (service, key) => where(['services', service, ...key]),
     literal: new Set(),
+    shipped: {},
   };
   if (!play.compose) return ok(base);
   const imported = play[composeOfPlay] ? ok(play[composeOfPlay]) : readNow(play, baseDir, where);
@@ -60,6 +64,7 @@ function read(play: PlayWithServices, baseDir: string, where: (path: Array<strin
     volumes: { ...c.volumes, ...base.volumes },
     where: (service, key) => (service in own ? where(['services', service, ...key]) : c.where(['services', service, ...key])),
     literal: new Set(Object.keys(c.services)),
+    shipped: c.shipped,
   });
 }
 

@@ -4,7 +4,7 @@
 import type { ContainerRef, DependsOn, ReleaseOrigin, ServiceSpec, UpdateSpec } from '../../modules/service-spec.js';
 import type { Rollout } from '../../schema/rollout.js';
 import type { Service } from '../../schema/service.js';
-import { normalizeContainer, type SpecProblem } from './container.js';
+import { normalizeContainer, type ContainerContext, type SpecProblem } from './container.js';
 import { parseMs } from './units.js';
 
 export interface ServiceContext {
@@ -18,6 +18,8 @@ export interface ServiceContext {
   /** The play's `rollout:`; a service's own `update:` wins key by key. */
   rollout?: Rollout;
   origin?: ReleaseOrigin;
+  /** What berth ships for the service's own container (a Compose service's relative binds, configs, secrets). */
+  shipped?: ContainerContext['shipped'];
 }
 
 // Nomad's update defaults where berth has the same setting; drain is Kamal-like but short,
@@ -67,7 +69,7 @@ export function normalizeService(name: string, svc: Service, ctx: ServiceContext
 
   // Compose names a built image after the project and service when `image:` does not.
   const imageOf = <T extends { image?: string; build?: unknown }>(c: T, suffix: string): T => (c.image || c.build === undefined ? c : { ...c, image: `${ctx.project}-${suffix}` });
-  const main = normalizeContainer(imageOf(svc, name), { baseDir: ctx.baseDir, qualify, ref: refFrom(undefined), aliases: [name] });
+  const main = normalizeContainer(imageOf(svc, name), { baseDir: ctx.baseDir, qualify, ref: refFrom(undefined), aliases: [name], shipped: ctx.shipped });
   if (!main.ok) return main;
   const sidecars: ServiceSpec['sidecars'] = [];
   const volumes = new Set(main.volumes);
