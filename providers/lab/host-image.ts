@@ -26,7 +26,9 @@ export interface HostImage {
 }
 
 export const rootfsDir = (r: HostRecipe = DEFAULT_RECIPE): string => join(labCacheDir(), `rootfs-${rootfsHash(r).slice(0, 16)}`);
-export const hostImageTag = (r: HostRecipe = DEFAULT_RECIPE): string => `${IMAGE_REPO}:${imageHash(r).slice(0, 12)}`;
+// systemd hosts are another repository: whatever takes "the newest berth-lab/host image" (the
+// Vagrantfile's docker provider) must not get an image that needs systemd's run options.
+export const hostImageTag = (r: HostRecipe = DEFAULT_RECIPE): string => `${r.init === 'systemd' ? `${IMAGE_REPO}-systemd` : IMAGE_REPO}:${imageHash(r).slice(0, 12)}`;
 
 const imageExists = async (e: Engine, ref: string): Promise<boolean> => (await docker(e, ['image', 'inspect', '--format', '{{.Id}}', ref])).code === 0;
 
