@@ -1,7 +1,7 @@
 // A playbook: where the hosts come from, shared vars, and plays. A play targets a host pattern
 // and holds tasks (host configuration), services (containers) and how to roll them out.
 import { Type, type Static } from '@sinclair/typebox';
-import { StringOrList, TaskEnvironment, Vars, mapOf, nameExpected, nameKey, patterned, strictObject } from './common.js';
+import { StringEnum, StringOrList, TaskEnvironment, Vars, mapOf, nameExpected, nameKey, patterned, strictObject } from './common.js';
 import { Inventory } from './inventory.js';
 import { RolloutRef } from './rollout.js';
 import { Services } from './service.js';
@@ -18,6 +18,11 @@ export const LabRef = strictObject(
     provider: provider('lab'),
     name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', expected: 'a lab name of lowercase letters, digits and -', description: 'Which lab (default: the playbook\'s name).' })),
     hosts: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'How many machine containers the lab starts.' })),
+    init: Type.Optional(
+      StringEnum(['tini', 'systemd'], {
+        description: 'What the lab\'s hosts run as PID 1 (`berth lab up --init`): a run refuses a lab whose hosts run the other, and the hint to start the lab says it.',
+      }),
+    ),
     groups: providerGroups('Groups to arrange the lab\'s hosts (h1, h2, ...) in, so plays can target them: {web: [h1, h2], db: [h3]}.'),
   },
   { title: 'lab inventory', description: 'Hosts from a local lab of machine containers that berth starts.', required: ['provider'] },

@@ -38,7 +38,7 @@ for (const file of examples) {
 test('demo.yml runs against a three-host lab named demo', () => {
   const r = loadPlaybook(join(root, 'playbooks/demo.yml'));
   assert.ok(r.ok);
-  assert.equal(r.value.data.inventory, { provider: 'lab', name: 'demo', hosts: 3 });
+  assert.equal(r.value.data.inventory, { provider: 'lab', name: 'demo', hosts: 3, init: 'systemd' });
 });
 
 test('`berth validate playbooks/*.yml` exits 0 with one ok line per playbook', () => {

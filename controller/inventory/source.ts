@@ -1,8 +1,8 @@
 // Where a run's inventory comes from: `-i FILE`, or the playbook's `inventory:` (a file, an
 // inline inventory, or a provider such as the lab). Every source ends as the same document
 // format, validated by the same schema.
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { labInventoryPath } from '../../providers/lab/lab-inventory.js';
 import { pulumiInventory, type PulumiRef } from '../../providers/pulumi/provider.js';
 import { vagrantInventory, type VagrantRef } from '../../providers/vagrant/provider.js';
@@ -11,7 +11,7 @@ import type { InventoryDoc } from './resolve.js';
 
 export type InventoryRef =
   | string
-  | { provider: 'lab'; name?: string; hosts?: number; groups?: Record<string, string[]> }
+  | { provider: 'lab'; name?: string; hosts?: number; init?: 'tini' | 'systemd'; groups?: Record<string, string[]> }
   | { provider: 'static'; file: string }
   | VagrantRef
   | PulumiRef
@@ -63,9 +63,14 @@ export function inventorySource(
       case 'lab': {
         // As the schema documents: the lab named like the playbook, unless it names another.
         const name = ref.name ?? (opts.playbookName && /^[a-z0-9][a-z0-9-]*$/.test(opts.playbookName) ? opts.playbookName : 'default');
-        const hostsHint = ref.hosts ? ` --hosts ${ref.hosts}` : '';
-        const r = fromFile(labInventoryPath(name), `the lab "${name}" is not up: run \`berth lab up --name ${name}${hostsHint}\``);
-        if (!r.ok || !ref.groups) return r;
+        const upCommand = `berth lab up --name ${name}${ref.hosts ? ` --hosts ${ref.hosts}` : ''}${ref.init ? ` --init ${ref.init}` : ''}`;
+        const r = fromFile(labInventoryPath(name), `the lab "${name}" is not up: run \`${upCommand}\``);
+        if (!r.ok) return r;
+        const init = ref.init && labInit(labInventoryPath(name));
+        if (init && init !== ref.init) {
+          return err([badInput('inventory.lab-init', `the lab "${name}" runs ${init} hosts; the playbook's inventory asks for ${ref.init}`, opts.where, `run \`${upCommand}\` (it replaces the hosts)`)]);
+        }
+        if (!ref.groups) return r;
         // The playbook may arrange lab hosts into the groups its plays target.
         return ok({ ...r.value, doc: { ...r.value.doc, groups: { ...r.value.doc.groups, ...Object.fromEntries(Object.entries(ref.groups).map(([g, hosts]) => [g, { hosts }])) } } });
       }
@@ -80,4 +85,13 @@ export function inventorySource(
     }
   }
   return ok({ doc: ref, source: '<inline>' });
+}
+
+/** What a lab's hosts run as PID 1, from the lab.json beside its inventory (tini in labs older than the choice). */
+function labInit(inventoryPath: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(dirname(inventoryPath), 'lab.json'), 'utf8')) as { init?: string }).init ?? 'tini';
+  } catch {
+    return undefined;
+  }
 }
