@@ -32,6 +32,21 @@ interface Flow {
   resume(): void;
 }
 
+interface Relay {
+  server: RelayServer | undefined;
+  /** Content peers may read, by sha256. */
+  spools: Map<string, Spool>;
+  /**
+   * Content this host has asked for but whose first piece (which says whether it may be shared)
+   * has not come yet: a peer the controller already sent here waits for that answer.
+   */
+  pending: Map<string, { spool: Promise<Spool | undefined>; settle: (s: Spool | undefined) => void }>;
+  /** Spools made for peers alone (streamed content), as opposed to the store's own files. */
+  own: Set<Spool>;
+  dir: string;
+  key: Buffer;
+}
+
 const errorOf = (error: WireError) => Object.assign(new Error(error.message), { code: error.code });
 
 export class BlobStore {
@@ -45,7 +60,7 @@ export class BlobStore {
    * Open once the controller asked (`relay.open`): shareable content this host receives, peers
    * may read (`server`: none when no other host is given an address of this one).
    */
-  private relay: { server: RelayServer | undefined; spools: Map<string, Spool>; own: Set<Spool>; dir: string; key: Buffer } | undefined;
+  private relay: Relay | undefined;
 
   /** `flow`: pauses the channel's input while a streamed blob's reader lags behind. */
   constructor(
@@ -133,17 +148,18 @@ export class BlobStore {
       if (!/^[0-9a-f]{64}$/.test(key)) return { ok: false, error: { code: 'relay.bad-key', message: 'the relay key is not 32 bytes of hex' } };
       if (!Array.isArray(bind) || bind.some((b) => typeof b !== 'string' || isIP(b) === 0)) return { ok: false, error: { code: 'relay.bad-bind', message: `the relay's addresses must be IP addresses, got ${JSON.stringify(bind)}` } };
       const spools = new Map<string, Spool>();
+      const pending: Relay['pending'] = new Map();
       const runKey = Buffer.from(key, 'hex');
       let server: RelayServer | undefined;
       if (bind.length > 0) {
-        const opened = await RelayServer.open(runKey, port, bind, (sha) => spools.get(sha));
+        const opened = await RelayServer.open(runKey, port, bind, (sha) => spools.get(sha) ?? pending.get(sha)?.spool);
         if (!opened.ok) return { ok: false, error: { code: 'relay.listen', message: opened.message } };
         server = opened.value;
       }
       this.removeStaleSpools();
       const dir = join(this.dir, `relay-${process.pid}`);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      this.relay = { server, spools, own: new Set(), dir, key: runKey };
+      this.relay = { server, spools, pending, own: new Set(), dir, key: runKey };
     }
     return { ok: true, value: { port: this.relay.server?.port ?? 0, addresses: hostAddresses() } };
   }
@@ -152,6 +168,7 @@ export class BlobStore {
   closeRelay(): void {
     if (!this.relay) return;
     this.relay.server?.close();
+    for (const p of this.relay.pending.values()) p.settle(undefined);
     // Spools of its own (streamed content) go; so do the store's files it shared, except one a
     // transfer is still filling: that goes on for this host, and its fetch closes it.
     for (const s of new Set([...this.relay.spools.values(), ...this.relay.own])) if (this.relay.own.has(s) || !s.receiving) s.close();
@@ -178,16 +195,29 @@ export class BlobStore {
   }
 
   /**
-   * Makes content this host is receiving readable by peers, in `spool` (the store's temporary
-   * file) or a spool of its own; undefined when it cannot be (no relay serving, or the same
-   * content already shared: two images sharing a layer).
+   * Content this host starts to receive, which peers may come to read: until its first piece says
+   * whether it may be shared, a peer asking for it waits. Returns how to settle that: with the
+   * store's temporary file `keep`, or a spool of its own (shareable), or nothing (not shareable).
+   * Undefined when no peer can read from here (no relay serving), or the same content is already
+   * claimed (two images sharing a layer).
    */
-  private share(sha256: string, spool?: Spool): Spool | undefined {
-    if (!this.relay?.server || this.relay.spools.has(sha256)) return undefined;
-    const s = spool ?? new Spool(join(this.relay.dir, sha256));
-    if (!spool) this.relay.own.add(s);
-    this.relay.spools.set(sha256, s);
-    return s;
+  private claim(sha256: string, keep: Spool | undefined): ((shareable: boolean) => Spool | undefined) | undefined {
+    const r = this.relay;
+    if (!r?.server || r.spools.has(sha256) || r.pending.has(sha256)) return undefined;
+    let settle!: (s: Spool | undefined) => void;
+    const spool = new Promise<Spool | undefined>((resolve) => (settle = resolve));
+    const entry = { spool, settle };
+    r.pending.set(sha256, entry);
+    return (shareable) => {
+      if (r.pending.get(sha256) !== entry) return undefined;
+      r.pending.delete(sha256);
+      // Closed meanwhile: nobody reads from here any more.
+      const s = shareable && this.relay === r ? (keep ?? new Spool(join(r.dir, sha256))) : undefined;
+      if (s && !keep) r.own.add(s);
+      if (s) r.spools.set(sha256, s);
+      settle(s);
+      return s;
+    };
   }
 
   private fetch(sha256: string, path: string): Promise<BlobResult> {
@@ -226,15 +256,17 @@ export class BlobStore {
     let got = 0;
     let finished = false;
     let spool = keep;
-    let decided = false;
+    let settle = this.claim(sha256, keep);
     const decide = (shareable: boolean) => {
-      if (decided) return;
-      decided = true;
-      if (shareable) spool = this.share(sha256, keep) ?? keep;
+      if (!settle) return;
+      spool = settle(shareable) ?? keep;
+      settle = undefined;
     };
     const finish = (error?: WireError) => {
       if (finished) return;
       finished = true;
+      // Failed before its first piece: a peer waiting for it hears there is nothing.
+      decide(false);
       if (error) {
         spool?.fail();
         if (this.relay?.spools.get(sha256) === spool) this.relay?.spools.delete(sha256);

@@ -457,10 +457,12 @@ test('relay: a host the others cannot reach is reported, and the controller send
   const name = `unrelayed-${process.pid}`;
   const dir = join(work, 'relay-b');
   write(dir, { Dockerfile: 'FROM scratch\nCOPY big.bin /big.bin\n', 'big.bin': randomBytes(3_000_000) });
-  // Every host says it is reached at the lab's gateway, on a port where nothing listens.
+  // Every host says it is reached at the lab's gateway, on a port where nothing listens; its relay
+  // listens on its own address (berth_relay_bind), where nobody is told to dial.
   const port = await freePort(gateway);
-  const inv = parse(readFileSync(lab.inventoryPath, 'utf8')) as { vars: Record<string, unknown> };
+  const inv = parse(readFileSync(lab.inventoryPath, 'utf8')) as { vars: Record<string, unknown>; hosts: Record<string, { vars?: Record<string, unknown> }> };
   inv.vars = { ...inv.vars, berth_relay_address: gateway, berth_relay_port: port };
+  for (const h of Object.values(inv.hosts)) h.vars = { ...h.vars, berth_relay_bind: h.vars?.lab_ip };
   // Beside the lab's inventory: its key and known_hosts paths are relative to it.
   const invPath = join(dirname(lab.inventoryPath), 'relay-unreachable.yml');
   writeFileSync(invPath, stringify(inv));

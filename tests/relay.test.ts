@@ -285,6 +285,19 @@ test('content rendered for a host (not shareable) is never spooled nor served to
   assert.is(blobs.mayShare(blobs.addFile(path).sha256), true);
 });
 
+test('a peer sent to a host before its first piece arrived (which says whether it may be shared) waits for it, and gets the content', async () => {
+  const content = randomBytes(3 * BLOB_CHUNK_BYTES);
+  // 150 ms before each piece: h2 is routed to h1 and connects while h1 still waits for its first.
+  const f = await fleet(['h1', 'h2'], content, { msPerChunk: 150 });
+  const h1 = f.stores.get('h1')!.get(sha(content));
+  await new Promise((r) => setTimeout(r, 20));
+  const h2 = await f.stores.get('h2')!.get(sha(content));
+  assert.ok((await h1).ok && h2.ok && readFileSync(h2.path).equals(content));
+  assert.equal(f.warnings, [], 'no relay failed');
+  assert.is(f.controllerBytes(), content.length, 'the controller sent it once');
+  for (const s of f.stores.values()) s.closeRelay();
+});
+
 /** The agent's answers to relay.addresses and relay.open, for a store whose host has one loopback address of its own. */
 function loopbackAgent(store: BlobStore, address: string, opened?: (port: number) => void): RelayHost['request'] {
   return async (body) => {

@@ -23,7 +23,7 @@ export class RelayServer {
    * `port` 0: a free port, the same on every address. `find`: the spool holding a sha256, when
    * this host has or is receiving shareable content of that hash.
    */
-  static async open(key: Buffer, port: number, bind: string[], find: (sha256: string) => Spool | undefined): Promise<{ ok: true; value: RelayServer } | { ok: false; message: string }> {
+  static async open(key: Buffer, port: number, bind: string[], find: (sha256: string) => Spool | Promise<Spool | undefined> | undefined): Promise<{ ok: true; value: RelayServer } | { ok: false; message: string }> {
     const servers: Server[] = [];
     const sockets = new Set<TLSSocket>();
     let at = port;
@@ -46,7 +46,7 @@ export class RelayServer {
   }
 }
 
-function listen(key: Buffer, port: number, host: string, find: (sha256: string) => Spool | undefined, sockets: Set<TLSSocket>): Promise<{ ok: true; server: Server; port: number } | { ok: false; message: string }> {
+function listen(key: Buffer, port: number, host: string, find: (sha256: string) => Spool | Promise<Spool | undefined> | undefined, sockets: Set<TLSSocket>): Promise<{ ok: true; server: Server; port: number } | { ok: false; message: string }> {
   return new Promise((resolve) => {
     const server = createServer(serverTls(key), (socket) => {
       sockets.add(socket);
@@ -65,12 +65,13 @@ function listen(key: Buffer, port: number, host: string, find: (sha256: string) 
   });
 }
 
-async function serveOne(socket: TLSSocket, find: (sha256: string) => Spool | undefined): Promise<void> {
+async function serveOne(socket: TLSSocket, find: (sha256: string) => Spool | Promise<Spool | undefined> | undefined): Promise<void> {
   socket.setTimeout(60_000, () => socket.destroy());
   socket.on('error', () => {});
   const ask = await readAsk(socket);
   if (!ask) return void socket.destroy();
-  const spool = find(ask.sha256);
+  // Content on its way here whose first piece has not come yet is waited for.
+  const spool = await find(ask.sha256);
   const answer = (a: RelayAnswer) => socket.write(JSON.stringify(a) + '\n');
   if (!spool) {
     answer({ ok: false, message: `this host has no content ${ask.sha256.slice(0, 12)} to relay` });
