@@ -1,7 +1,8 @@
 // The demo as operators reach a fleet: the lab's own inventory logs in as the unprivileged
 // `berth` user and becomes root with sudo. playbooks/demo.yml (Docker Engine, images, registry,
 // ambassador, the web/store/backup stack with a rolling rollout) converges that way, and a
-// second apply changes nothing.
+// second apply changes nothing. h2 has Debian's nodejs (Node 18): the agent, its Docker client,
+// the registry watcher and the ambassador's sync run on that Node there.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -15,7 +16,7 @@ const demo = join(root, 'playbooks/demo.yml');
 let lab: TestLab;
 
 test.before(async () => {
-  lab = await startLab({ name: 'demo', hosts: 2 });
+  lab = await startLab({ name: 'demo', hosts: 2, node: { h2: 'debian' } });
 });
 
 test.after(async () => {
@@ -38,12 +39,19 @@ test('the lab inventory logs in as berth and the agent runs as root through sudo
 test('playbooks/demo.yml converges as berth with become, and a second apply changes nothing', async () => {
   const first = await berth(['apply', demo, '-i', lab.inventoryPath, '--json'], { timeoutMs: 15 * 60_000 });
   assert.is(first.code, 0, first.stderr + first.stdout.split('\n').filter((l) => l.includes('"failed"')).join('\n'));
+  const node = Object.fromEntries(first.events.filter((e) => e.type === 'host-ready').map((e) => [e.host, e.node]));
+  assert.equal(node, { h1: process.versions.node, h2: node.h2 }, 'h1 runs on the runtime berth pushed');
+  assert.match(node.h2, /^18\./, 'h2 runs on Debian\'s Node 18');
+  assert.is((await sshLab(lab, lab.hosts[1]!, 'ls /var/lib/berth/node 2>&1 || true')).stdout.includes('No such file'), true, 'no runtime was pushed to h2');
   for (const h of lab.hosts) {
     assert.ok(recap(first)[h.name]!.changed > 0, `${h.name} changed on the first apply`);
     // The demo's ambassador answers on every host: the stack is up, reached through the registry.
     const web = await sshLab(lab, h, 'curl -fsS --max-time 5 http://127.0.0.1:8080/');
     assert.is(web.code, 0, web.stderr);
   }
+  // The watcher (health checks, registrations, the ambassador's backends) runs on the same Node as the agent.
+  const watcherNode = await sshLab(lab, lab.hosts[1]!, 'readlink /proc/$(pgrep -o -f -- " --watch$")/exe');
+  assert.is(watcherNode.stdout, '/usr/bin/node', watcherNode.stderr);
   const second = await berth(['apply', demo, '-i', lab.inventoryPath, '--json'], { timeoutMs: 10 * 60_000 });
   assert.is(second.code, 0, second.stderr);
   const changed = second.events.filter((e) => e.type === 'task-end' && e.status === 'changed').map((e) => `${e.host} ${e.name}: ${JSON.stringify(e.changes)}`);
