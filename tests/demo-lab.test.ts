@@ -1,5 +1,6 @@
-// The demo as operators reach a fleet: the lab's own inventory logs in as the unprivileged
-// `berth` user and becomes root with sudo. playbooks/demo.yml (Docker Engine, images, registry,
+// The demo as operators reach a fleet: hosts that boot systemd like a Debian server (as demo.yml
+// asks of its lab), and the lab's own inventory logs in as the unprivileged `berth` user and
+// becomes root with sudo. playbooks/demo.yml (Docker Engine, images, registry,
 // ambassador, the web/store/backup stack with a rolling rollout) converges that way, and a
 // second apply changes nothing. h2 has Debian's nodejs (Node 18): the agent, its Docker client,
 // the registry watcher and the ambassador's sync run on that Node there.
@@ -16,7 +17,7 @@ const demo = join(root, 'playbooks/demo.yml');
 let lab: TestLab;
 
 test.before(async () => {
-  lab = await startLab({ name: 'demo', hosts: 2, node: { h2: 'debian' } });
+  lab = await startLab({ name: 'demo', hosts: 2, init: 'systemd', node: { h2: 'debian' } });
 });
 
 test.after(async () => {
@@ -48,6 +49,7 @@ test('playbooks/demo.yml converges as berth with become, and a second apply chan
     // The demo's ambassador answers on every host: the stack is up, reached through the registry.
     const web = await sshLab(lab, h, 'curl -fsS --max-time 5 http://127.0.0.1:8080/');
     assert.is(web.code, 0, web.stderr);
+    assert.is((await sshLab(lab, h, 'systemctl is-active docker berth-watcher')).stdout, 'active\nactive', `${h.name}: docker.service and the watcher's unit`);
   }
   // The watcher (health checks, registrations, the ambassador's backends) runs on the same Node as the agent.
   const watcherNode = await sshLab(lab, lab.hosts[1]!, 'readlink /proc/$(pgrep -o -f -- " --watch$")/exe');
