@@ -1,6 +1,7 @@
 // The hand-off between the agent (which gates a container and asks for it to be registered) and
 // the watcher (which keeps it registered while it is healthy): one file per instance that should
 // be registered, and one status file per instance the watcher writes back.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { HealthSpec } from '../health/spec.js';
 import type { InstanceReport } from '../../protocol/agent-protocol.js';
@@ -32,6 +33,12 @@ export interface InstanceFile {
 export interface InstanceStatus extends InstanceReport {
   containerId: string;
   updatedAt: string;
+  /**
+   * The registration this status is about (registrationKey of the instance file the watcher
+   * monitors): the agent waiting on a registration it just wrote must not take the word of a
+   * monitor still at work on the previous one. Absent in statuses of older watchers.
+   */
+  registration?: string;
 }
 
 export const instancePath = (id: string): string => join(instancesDir(), `${fileName(id)}.json`);
@@ -47,8 +54,12 @@ export const readStatus = (id: string): InstanceStatus | undefined => readJson<I
 export const removeStatus = (id: string): boolean => removeFile(statusPath(id));
 export const listStatuses = (): InstanceStatus[] => readJsonDir<InstanceStatus>(statusDir()).map((e) => e.value);
 
-/** Whether two instance files ask for the same registration (when and how they were written aside). */
+/** What an instance file asks to be registered, when and how it was written aside. */
+export function registrationKey({ writtenAt: _w, gatedAt: _g, ...rest }: InstanceFile): string {
+  return createHash('sha256').update(JSON.stringify(Object.entries(rest).sort(([x], [y]) => x.localeCompare(y)))).digest('hex').slice(0, 16);
+}
+
+/** Whether two instance files ask for the same registration. */
 export function sameRegistration(a: InstanceFile, b: InstanceFile): boolean {
-  const canon = ({ writtenAt: _w, gatedAt: _g, ...rest }: InstanceFile) => JSON.stringify(Object.entries(rest).sort(([x], [y]) => x.localeCompare(y)));
-  return canon(a) === canon(b);
+  return registrationKey(a) === registrationKey(b);
 }

@@ -9,7 +9,7 @@ import { ensureWatcher } from '../watcher/ensure.js';
 import { fieldProblem } from '../../lang/registry-check.js';
 import { defaultPort } from './advertise.js';
 import { readHostConfig } from './host-config.js';
-import { readInstance, readStatus, removeInstance, writeInstance, type InstanceFile, type InstanceStatus } from './instance-files.js';
+import { readInstance, readStatus, registrationKey, removeInstance, writeInstance, type InstanceFile, type InstanceStatus } from './instance-files.js';
 import { openRegistry } from './open.js';
 import { done, trouble, type Outcome } from './types.js';
 
@@ -75,10 +75,13 @@ export async function registerInstance(req: RegistrationRequest, facts: Pick<Hos
   const w = await ensureWatcher(facts);
   if (!w.ok) return w;
   const until = t0 + (opts.waitMs ?? 15_000);
+  const asked = registrationKey(file.value);
   let last: InstanceStatus | undefined;
   while (Date.now() < until && !opts.signal?.aborted) {
     last = readStatus(file.value.id);
-    const fresh = last && last.containerId === file.value.containerId && Date.parse(last.updatedAt) >= t0 - 1000;
+    // Only the watcher's word on this registration counts: the monitor of the one it replaces
+    // (another release, other tags) still says "registered" until the watcher rescans.
+    const fresh = last && last.containerId === file.value.containerId && last.registration === asked && Date.parse(last.updatedAt) >= t0 - 1000;
     if (fresh && last!.registered) return done(last!);
     if (fresh && last!.error && Date.now() - t0 > 3000) break;
     await sleep(100);

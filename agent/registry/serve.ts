@@ -28,7 +28,7 @@ export function report(service?: string): RegistryReport {
     .filter((f) => service === undefined || f.service === service)
     .map((f) => {
       const s = statuses.get(f.id);
-      const { containerId: _c, updatedAt: _u, ...rest } = s ?? { containerId: '', updatedAt: '' };
+      const { containerId: _c, updatedAt: _u, registration: _r, ...rest } = s ?? { containerId: '', updatedAt: '' };
       return s && s.containerId === f.containerId
         ? (rest as RegistryReport['instances'][number])
         : { id: f.id, service: f.service, host: config.host, container: f.container, release: f.release, tags: f.tags, health: 'starting' as const, registered: false, lastOutput: 'not checked yet', failures: 0, restarts: 0, backend: config.backend.kind };

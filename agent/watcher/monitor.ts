@@ -7,7 +7,7 @@ import { checkOnce, type CheckResult } from '../health/probe.js';
 import { HealthTracker, type Health } from '../health/tracker.js';
 import { advertisedAddress } from '../registry/advertise.js';
 import type { HostRegistryConfig } from '../registry/host-config.js';
-import { readInstance, readStatus, removeStatus, writeStatus, type InstanceFile } from '../registry/instance-files.js';
+import { readInstance, readStatus, registrationKey, removeStatus, writeStatus, type InstanceFile } from '../registry/instance-files.js';
 import type { Instance, Registry } from '../registry/types.js';
 
 export interface MonitorEnv {
@@ -189,6 +189,7 @@ export class Monitor {
       restarts: this.restarts,
       backend: this.env.registry.kind,
       updatedAt: new Date().toISOString(),
+      registration: registrationKey(this.file),
     });
   }
 }
