@@ -6,9 +6,13 @@
 //
 // h1: web-1 (healthy, :8081) and the ambassador (web on 127.0.0.1:18080)
 // h2: web-1 (healthy, :8081) and web-bad (serves /, has no /healthz: unhealthy from the start)
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Etcd3, type Watcher } from 'etcd3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { berth } from './helpers/berth-cli.js';
+import { startRestartableEtcd } from './helpers/etcd.js';
 import { registryLab, requestCounts, requestLoop, type RegistryLab } from './registry-lab.js';
 
 let rl: RegistryLab;
@@ -254,6 +258,61 @@ test('registration absent drains an instance at once: out of etcd and out of the
   assert.equal(counts, { 'h2-web-1': 10 });
   const services = await rl.services(['web', '--json']);
   assert.equal(services.stdout.trim().split('\n').map((l) => JSON.parse(l).inventoryHost), ['h2']);
+});
+
+test('etcd down during an apply: the fleet lock is warned about and the host locks hold the run, a registration that needs etcd fails naming it, the run ends; back, the watcher registers it within the TTL', async () => {
+  // An etcd of its own, which this test stops and starts (the lab's stays up for the others).
+  const outage = await startRestartableEtcd(rl.gateway, 'berth-outage');
+  const client = new Etcd3({ hosts: outage.url });
+  // The command shows the host's deploy lock as the run's own task sees it.
+  const pb = (release: string) => {
+    const path = join(rl.lab.dir, `outage-${release}.yml`);
+    const reg = (host: string, rel: string) => `  - hosts: ${host}\n    tasks:\n      - command: [sh, -c, "tr -d '\\\\n' < /var/lib/berth/lock.json"]\n${registryTasks().replace(rl.etcdUrl!, outage.url)}\n      - registration: { container: web-1, name: web, tags: [v1], release: ${rel}, health: ${webHealth} }\n`;
+    writeFileSync(path, `name: outage\nplays:\n${reg('h1', 'r1')}${reg('h2', release)}`);
+    return path;
+  };
+  const value = async (key: string) => JSON.parse((await client.get(`${PREFIX}${key}`).string()) ?? 'null');
+  try {
+    // h1's web-1 was drained by the test before: healthy again, both register in this etcd.
+    await rl.ssh(rl.hosts[h1], 'docker start web-1 >/dev/null; docker exec web-1 sh -c "echo ok > /www/healthz"');
+    const first = await berth(['apply', pb('r1'), '-i', rl.lab.inventoryPath, '--json']);
+    assert.is(first.code, 0, first.stderr + first.stdout.slice(-2000));
+    for (const k of ['h1/web-1', 'h2/web-1']) await until(`${k} in the outage etcd`, () => value(k));
+
+    await outage.kill();
+    // h2's registration changes (release r2): that needs etcd. The run must end by itself.
+    const r = await berth(['apply', pb('r2'), '-i', rl.lab.inventoryPath, '--json'], { timeoutMs: 150_000 });
+    assert.is(r.code, 1, `the run ended with exit 1 (a task failed): ${r.stderr}${r.stdout.slice(-1500)}`);
+    const warned = r.events.filter((e) => e.type === 'warning');
+    assert.equal(warned.map((e) => [e.host, e.code]), [['h1', 'lock.fleet-unavailable']], JSON.stringify(warned));
+    assert.match(warned[0].message, /^the fleet lock could not be taken: etcd: cannot take the fleet lock \/berth\/locks\/outage: .*(UNAVAILABLE|ECONNREFUSED)/);
+    assert.match(warned[0].hint, /the per-host locks are held/);
+    for (const h of ['h1', 'h2']) {
+      const seen = r.events.find((e) => e.type === 'output' && e.host === h);
+      const lock = JSON.parse(seen?.line ?? '{}');
+      assert.equal([lock.command, lock.playbook], ['apply', 'outage'], `${h}'s deploy lock was held by the run: ${seen?.line}`);
+    }
+    const ends = (h: string) => r.events.filter((e) => e.type === 'task-end' && e.host === h);
+    assert.equal(ends('h1').map((e) => e.status), ['changed', 'ok', 'ok'], 'h1 changed nothing in etcd: nothing to ask it');
+    const failed = ends('h2')[2];
+    assert.is(failed?.status, 'failed', JSON.stringify(ends('h2')));
+    assert.match(failed.message, /^web-1 is not registered as web: etcd: cannot register \/berth\/services\/web\/h2\/web-1: /, failed.message);
+
+    await outage.start();
+    const back = Date.now();
+    const registered = await until('h2/web-1 registered with release r2', async () => ((await value('h2/web-1'))?.release === 'r2' ? Date.now() : undefined), TTL_S * 1000 + 5000);
+    figures.push(`etcd back -> the watcher registered the instance the failed task left it: ${registered - back} ms (ttl ${TTL_S}s)`);
+    assert.ok(registered - back <= TTL_S * 1000, `within the TTL (${registered - back} ms)`);
+    assert.is((await value('h1/web-1'))?.release, 'r1', "h1's instance kept its registration");
+
+    const again = await berth(['apply', pb('r2'), '-i', rl.lab.inventoryPath, '--json']);
+    assert.is(again.code, 0, again.stderr + again.stdout.slice(-1500));
+    assert.equal(again.events.filter((e) => e.type === 'warning'), [], 'etcd answers: no warning');
+    assert.is(again.events.filter((e) => e.type === 'task-end' && e.host === 'h2').at(-1)?.status, 'ok', 'the next apply reports ok');
+  } finally {
+    client.close();
+    outage.stop();
+  }
 });
 
 test.run();

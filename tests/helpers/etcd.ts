@@ -130,3 +130,50 @@ async function enableAuth(url: string, tls: EtcdTls | undefined, auth: { usernam
   await ctl(['user', 'grant-role', auth.username, 'root']);
   await ctl(['auth', 'enable']);
 }
+
+/**
+ * An etcd for outage tests: `kill()` ends it as a crash would (SIGKILL, by its pid) and
+ * `start()` brings it back on the same address with the same data, as a restarted member.
+ */
+export interface RestartableEtcd {
+  url: string;
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  stop(): void;
+}
+
+export async function startRestartableEtcd(gateway: string, name = 'berth-outage', log?: (line: string) => void): Promise<RestartableEtcd> {
+  await ensureEtcd(log);
+  const dir = mkdtempSync(join(tmpdir(), 'berth-etcd-'));
+  const url = `http://${gateway}:${await freePort(gateway)}`;
+  const peer = `http://127.0.0.1:${await freePort('127.0.0.1')}`;
+  const args = ['--name', name, '--data-dir', join(dir, 'data'), '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `${name}=${peer}`];
+  let child: ReturnType<typeof spawn> | undefined;
+  const kill = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  };
+  const start = async () => {
+    if (child) return;
+    const out = openSync(join(dir, 'etcd.log'), 'a');
+    child = spawn('/usr/bin/etcd', args, { stdio: ['ignore', out, out] });
+    for (let i = 0; i < 100; i++) {
+      if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`etcd did not start at ${url}`);
+  };
+  const stop = () => {
+    // Only the process this helper started, by its pid.
+    if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    child = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', stop);
+  await start().catch((e) => (stop(), Promise.reject(e)));
+  return { url, kill, start, stop };
+}
