@@ -28,9 +28,14 @@ export function composeChecks(d: Declared): Finding[] {
     const at: DocPath = ['services', name];
     const what = `service ${JSON.stringify(name)}`;
 
+    // compose-go: "service has neither an image nor a build context specified".
+    if (svc.image === undefined && svc.build === undefined) {
+      found.push({ code: 'compose.no-image', message: `${what} has neither an image nor a build`, path: at, key: true, hint: 'add image: NAME (pulled from a registry) or build: ./DIR (a folder with a Dockerfile, beside the Compose file)' });
+    }
+
     for (const dep of dependsOn(svc)) {
       const path: DocPath = [...at, ...dep.path];
-      if (dep.name === name) found.push({ code: 'compose.self-dependency', message: `${what} depends on itself`, path, key: dep.key });
+      if (dep.name === name) found.push({ code: 'compose.self-dependency', message: `${what} depends on itself`, path, key: dep.key, hint: 'remove it: a service cannot wait for itself' });
       else if (!services.has(dep.name) && dep.required) {
         found.push({
           code: 'compose.unknown-dependency',

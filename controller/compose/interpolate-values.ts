@@ -24,7 +24,11 @@ function interpolate(value: unknown, path: DocPath, lookup: Lookup, report: Repo
     if (!cast) return r.value;
     const c = cast(r.value);
     if (c.ok) return c.value;
-    report(path, { code: 'compose.type', message: `${pathText(path)}: expected ${c.expected}, got ${JSON.stringify(r.value)}${r.value !== value ? ` (from ${JSON.stringify(value)})` : ''}` });
+    report(path, {
+      code: 'compose.type',
+      message: `${pathText(path)}: expected ${c.expected}, got ${JSON.stringify(r.value)}${r.value !== value ? ` (from ${JSON.stringify(value)})` : ''}`,
+      hint: r.value !== value ? `give the variable a value that is ${c.expected}, or a default: \${NAME:-value}` : `write ${c.expected}`,
+    });
     return value;
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, [...path, i], lookup, report, unset));

@@ -19,7 +19,7 @@ export function applyLinks(services: Record<string, Record<string, unknown>>): F
       const [target, alias] = String(l).split(':');
       const other = services[target];
       if (!other) {
-        problems.push({ code: 'compose.unknown-link', message: `service ${JSON.stringify(name)} links to ${JSON.stringify(target)}, which is not a service of this file`, path: [...at, i], hint: didYouMean(target, Object.keys(services)) });
+        problems.push({ code: 'compose.unknown-link', message: `service ${JSON.stringify(name)} links to ${JSON.stringify(target)}, which is not a service of this file`, path: [...at, i], hint: didYouMean(target, Object.keys(services)) ?? 'link only to services of this file; to reach another container, join a network it is on (networks:) and use its name' });
         return;
       }
       const deps = svc.depends_on;

@@ -68,6 +68,8 @@ export interface ComposeInput {
   play?: { services: string[]; networks: string[]; volumes: string[] };
   /** An error at the playbook's `compose:` key (a file that cannot be read). */
   atReference(code: string, message: string, hint?: string): LoadError;
+  /** The file's text, when the caller has it already (the file's folder still counts). */
+  text?: string;
 }
 
 export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProject } | { ok: false; error: LoadError[] } {
@@ -77,10 +79,13 @@ export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProj
   const shownDir = dirname(shown);
   let text: string;
   try {
-    if (statSync(file).isDirectory()) return { ok: false, error: [input.atReference('compose.not-a-file', `compose: ${input.path} is a directory, expected a Compose file`, 'name the file, e.g. compose: app/compose.yaml')] };
-    const r = readInput(file);
-    if (!r.ok) return { ok: false, error: [input.atReference('file.too-large', `compose: ${input.path}: ${tooLargeMessage(r.bytes)}`, tooLargeHint)] };
-    text = r.text;
+    if (input.text !== undefined) text = input.text;
+    else if (statSync(file).isDirectory()) return { ok: false, error: [input.atReference('compose.not-a-file', `compose: ${input.path} is a directory, expected a Compose file`, 'name the file, e.g. compose: app/compose.yaml')] };
+    else {
+      const r = readInput(file);
+      if (!r.ok) return { ok: false, error: [input.atReference('file.too-large', `compose: ${input.path}: ${tooLargeMessage(r.bytes)}`, tooLargeHint)] };
+      text = r.text;
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, error: [input.atReference('compose.not-found', `compose: ${JSON.stringify(input.path)} does not exist`, `the path is relative to the playbook's folder (looked for ${shown})`)] };
@@ -118,7 +123,9 @@ export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProj
 
   // Interpolation, value by value, so that a problem points at the value that has it.
   const unsetAt = new Map<string, DocPath>();
-  const data = interpolateValues(raw, vars.lookup, (path, f) => problems.push(at({ ...f, path })), (name, path) => {
+  // A value that could not be interpolated or cast is said once, not again by the schema.
+  const badValues = new Set<string>();
+  const data = interpolateValues(raw, vars.lookup, (path, f) => (badValues.add(pathText(path)), problems.push(at({ ...f, path }))), (name, path) => {
     if (!unsetAt.has(name)) unsetAt.set(name, path);
   }) as Record<string, unknown>;
   for (const [name, path] of unsetAt) {
@@ -171,6 +178,7 @@ export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProj
         problems.push(at({ code: 'compose.berth-key', message: `${JSON.stringify(k)} in services.${svcName} is a berth key, not a Compose key`, path: [...svcAt, k], key: true, hint: "move this service to the play's services: (beside compose:), where berth's own keys such as health, register, sidecars and update go; a Compose file holds Compose keys only" }));
       } else problems.push(at(keyProblem(svcAt, k, SERVICE_UNSUPPORTED[k], [...SERVICE_KEYS])));
     }
+    if (Array.isArray(svc.devices)) svc.devices = svc.devices.map(shortDevice);
     const env = serviceEnvironment(svc, { name: svcName, dir, shownDir, lookup: vars.lookup });
     problems.push(...env.findings.map(at), ...env.problems);
     for (const u of env.unset) warnings.push(unsetWarning(u.name, `${u.file}:${u.line}:1`, u.file, u.line, 1, vars.why(u.name)));
@@ -211,7 +219,10 @@ export function loadCompose(input: ComposeInput): { ok: true; value: ComposeProj
 
   // What is left must be a berth service: the same schema as a play's services.
   for (const [svcName, svc] of Object.entries(services)) {
-    for (const f of explainSchemaErrors(schemaErrors(ServiceSchema, svc))) problems.push(at(serviceFinding(svcName, f)));
+    for (const f of explainSchemaErrors(schemaErrors(ServiceSchema, svc))) {
+      const finding = serviceFinding(svcName, f);
+      if (!badValues.has(pathText(finding.path))) problems.push(at(finding));
+    }
   }
   problems.push(...buildContexts(services, dir, shownDir).map(at));
 
@@ -259,12 +270,22 @@ function keyProblem(parent: DocPath, key: string, unsupported: string | undefine
 /** A schema finding about a service, placed in the file and said in Compose's terms. */
 function serviceFinding(svcName: string, f: Finding): Finding {
   const path: DocPath = ['services', svcName, ...f.path];
-  if (f.code !== 'schema.unknown-key') return { ...f, path };
+  if (f.code !== 'schema.unknown-key') return { ...f, path, hint: f.hint ?? SCHEMA_HINT };
   const key = String(f.path[f.path.length - 1]);
   const parent = path.slice(0, -1);
   const hint = NESTED_UNSUPPORTED[nestedPattern(f.path)];
   if (hint) return { code: 'compose.unsupported', message: `Compose key ${JSON.stringify(key)} in ${pathText(parent)} is not supported by berth`, path, key: true, hint };
-  return { code: 'compose.unknown-key', message: `unknown key ${JSON.stringify(key)} in ${pathText(parent)}`, path, key: true, hint: f.hint };
+  return { code: 'compose.unknown-key', message: `unknown key ${JSON.stringify(key)} in ${pathText(parent)}`, path, key: true, hint: f.hint ?? SCHEMA_HINT };
+}
+
+const SCHEMA_HINT = 'the forms berth takes for each Compose key are in docs/services.md ("Compose keys in berth")';
+
+/** Compose's long form of a device (source, target, permissions) in the short form berth's schema takes. */
+function shortDevice(d: unknown): unknown {
+  if (d === null || typeof d !== 'object' || Array.isArray(d)) return d;
+  const { source, target, permissions, ...rest } = d as Record<string, unknown>;
+  if (Object.keys(rest).length || typeof source !== 'string' || (target !== undefined && typeof target !== 'string') || (permissions !== undefined && typeof permissions !== 'string')) return d;
+  return [source, target ?? source, ...(permissions ? [permissions] : [])].join(':');
 }
 
 /** Build contexts and Dockerfiles must be there before anything connects; they start at the Compose file's folder. */
