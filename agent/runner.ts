@@ -3,7 +3,7 @@
 // evaluated here, where the results live. A failed task ends the host's plan (as in Ansible)
 // unless it ignores errors; notified handlers run once at the end, only if the plan did not fail.
 import type { BerthModule, ModuleContext } from '../modules/contract.js';
-import { modules } from '../modules/registry.js';
+import { modules } from './modules.js';
 import { masker, secretDiffNote } from '../protocol/mask.js';
 import {
   type AgentEvent,

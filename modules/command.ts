@@ -3,28 +3,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static } from '@sinclair/typebox';
 import { split as shlexSplit } from 'shlex';
 import { converged, defineModule, failed, type ApplyResult, type ModuleContext, type PlanResult } from './contract.js';
 import { asUser, userEnv } from './lib/run-as.js';
+import { Options, commandSchema, type CommandParams } from './params/command.js';
 
-const Options = Type.Object(
-  {
-    argv: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'Program and arguments, run without a shell.' })),
-    cmd: Type.Optional(Type.String({ minLength: 1, description: 'A command line split into words by shell quoting rules, without any expansion ($, globs) and with no pipes or redirections.' })),
-    chdir: Type.Optional(Type.String({ description: 'Working directory.' })),
-    env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra environment variables.' })),
-    creates: Type.Optional(Type.String({ description: 'Skip when this path exists.' })),
-    removes: Type.Optional(Type.String({ description: 'Skip unless this path exists.' })),
-    stdin: Type.Optional(Type.String({ description: 'Text written to the program\'s standard input.' })),
-  },
-  { additionalProperties: false },
-);
-
-export const commandSchema = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 }), Options], {
-  description: 'Runs a program on the host (no shell): a command line, an argv list, or options.',
-});
-export type CommandParams = Static<typeof commandSchema>;
+export { commandSchema, type CommandParams };
 
 /** Normalizes the three accepted forms to argv plus options; a line whose quotes do not close is an error. */
 export function toArgv(p: CommandParams): { argv: string[]; opts: Static<typeof Options> } | { error: string } {
@@ -43,7 +28,6 @@ export function toArgv(p: CommandParams): { argv: string[]; opts: Static<typeof 
 export const command = defineModule({
   name: 'command',
   schema: commandSchema,
-  becomeUser: true,
   async plan(params, ctx) {
     const words = toArgv(params);
     if ('error' in words) return failed('command.quoting', `${words.error}: close the quote, or give the command as a list: [program, arg, ...]`);

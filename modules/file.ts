@@ -3,28 +3,14 @@
 import { closeSync, constants as C, fchmodSync, fchownSync, mkdirSync, openSync, renameSync, rmdirSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { lstat, readlink, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { Type, type Static } from '@sinclair/typebox';
 import { defineModule, failed, type ApplyResult, type Change } from './contract.js';
 import { syncDir } from './lib/atomic-write.js';
 import { baseOf, ioError, openDir, parentOf, resolveTrusted, type TrustedDir } from './lib/trusted-dir.js';
-import { attrChanges, attrProperties, newMode, resolveAttrs, treeAttrChanges, type Attrs } from './lib/attrs.js';
+import { attrChanges, newMode, resolveAttrs, treeAttrChanges, type Attrs } from './lib/attrs.js';
 import { formatMode } from './lib/mode.js';
-import { OneOf } from './lib/schema.js';
+import { fileSchema, type FileParams } from './params/file.js';
 
-export const fileSchema = Type.Object(
-  {
-    path: Type.String({ minLength: 1, description: 'Path on the host.' }),
-    state: Type.Optional(
-      OneOf(['file', 'directory', 'absent', 'touch', 'link'], 'file: must exist, set attributes (default); directory: create with parents; absent: remove (recursively); touch: create an empty file if missing; link: symlink to src.'),
-    ),
-    src: Type.Optional(Type.String({ minLength: 1, description: 'Target of the symlink (state: link).' })),
-    force: Type.Optional(Type.Boolean({ description: 'state link: replace a file or empty directory that is in the way (default false).' })),
-    recursive: Type.Optional(Type.Boolean({ description: 'state directory: also apply owner, group and mode to everything inside.' })),
-    ...attrProperties,
-  },
-  { additionalProperties: false, description: 'Manages a path\'s kind (file, directory, symlink, absent) and its mode, owner and group.' },
-);
-export type FileParams = Static<typeof fileSchema>;
+export { fileSchema, type FileParams };
 
 const ok = (): ApplyResult => ({ ok: true });
 const ioFail = (what: string, e: unknown): ApplyResult => ({ ok: false, error: { code: 'file.io', message: `${what}: ${(e as Error).message}` } });

@@ -1,21 +1,11 @@
 // `group`: a local group, through groupadd/groupmod/groupdel; current state from the group
 // database (getent), never from a tool's messages.
-import { Type, type Static } from '@sinclair/typebox';
 import { runArgv } from './command.js';
 import { defineModule, failed, type Change } from './contract.js';
 import { getent } from './lib/ids.js';
-import { OneOf } from './lib/schema.js';
+import { groupSchema, type GroupParams } from './params/group.js';
 
-export const groupSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*\\$?$|\\{\\{', description: 'Group name (or a {{ template }}).' }),
-    state: Type.Optional(OneOf(['present', 'absent'], 'present (default) or absent.')),
-    gid: Type.Optional(Type.Integer({ minimum: 0, description: 'Numeric group id.' })),
-    system: Type.Optional(Type.Boolean({ description: 'Create a system group (id from the system range) when it does not exist.' })),
-  },
-  { additionalProperties: false, description: 'Manages a local group.' },
-);
-export type GroupParams = Static<typeof groupSchema>;
+export { groupSchema, type GroupParams };
 
 export const group = defineModule({
   name: 'group',

@@ -3,7 +3,6 @@
 // and due, or when a repository this task manages changed.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Type, type Static } from '@sinclair/typebox';
 import { defineModule, failed, type ApplyResult, type Change, type ModuleContext } from './contract.js';
 import { writeAtomic } from './lib/atomic-write.js';
 import { parseDuration } from './lib/duration.js';
@@ -12,31 +11,9 @@ import { apk } from './lib/pkg-apk.js';
 import { apt } from './lib/pkg-apt.js';
 import { splitPin, type PkgBackend } from './lib/pkg-backend.js';
 import { dnf } from './lib/pkg-dnf.js';
-import { OneOf } from './lib/schema.js';
+import { packageSchema, type PackageParams } from './params/package.js';
 
-export const packageSchema = Type.Object(
-  {
-    name: Type.Optional(
-      Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))], {
-        description: 'Package name or list of names; apt accepts a pinned version as "name=1.2-3".',
-      }),
-    ),
-    state: Type.Optional(
-      OneOf(['present', 'absent', 'latest'], 'present: installed (default); absent: removed; latest: installed at the newest version the lists know.'),
-    ),
-    update_cache: Type.Optional(Type.Boolean({ description: 'Refresh the package lists (apt-get update) before installing, when they are older than cache_valid_time (always, without it). A task with no name reports a due refresh as its change; one whose packages are all in place skips the refresh.' })),
-    cache_valid_time: Type.Optional(
-      Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], { description: 'With update_cache: refresh only when the lists are older than this ("1h", or seconds).' }),
-    ),
-    repo: Type.Optional(
-      Type.String({ minLength: 1, description: 'An apt source line (e.g. "deb [trusted=yes] file:/srv/berth-apt ./"), kept in /etc/apt/sources.list.d/berth-<hash>.list.' }),
-    ),
-    install_recommends: Type.Optional(Type.Boolean({ description: 'Install recommended packages too (default: the package manager\'s own setting).' })),
-    purge: Type.Optional(Type.Boolean({ description: 'With state absent: also remove configuration files (apt purge).' })),
-  },
-  { additionalProperties: false, description: 'Installs, upgrades or removes system packages (apt; dnf and apk untested).' },
-);
-export type PackageParams = Static<typeof packageSchema>;
+export { packageSchema, type PackageParams };
 
 /** Where a `repo` line is kept: named by its hash, so the same line is never written twice. */
 export const repoFile = (line: string) => `/etc/apt/sources.list.d/berth-${createHash('sha256').update(line.trim()).digest('hex').slice(0, 12)}.list`;

@@ -5,39 +5,21 @@
 // changed, reloading instead when dockerd can take every changed key live. "Running" means the
 // Engine API answers; the version it reports is checked against min_version and returned.
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { Type, type Static } from '@sinclair/typebox';
 import { defineModule, failed, type ApplyResult, type Change, type ModuleContext } from './contract.js';
 import { writeAtomic } from './lib/atomic-write.js';
 import { contentDiff } from './lib/diff.js';
-import { applyBy, changedKeys, daemonJson, daemonSchema, parseDaemonJson, renderDaemonJson } from './lib/docker-daemon-config.js';
+import { applyBy, changedKeys, daemonJson, parseDaemonJson, renderDaemonJson } from './lib/docker-daemon-config.js';
 import { engineInfo, waitForEngine, type EngineInfo } from './lib/engine-api.js';
 import { READY_TIMEOUT_MS, engineManager, type EngineManager } from './lib/engine-manager.js';
 import { compareVersions, dockerdBinaryVersion, parseVersion } from './lib/engine-version.js';
 import { onPath } from './lib/exec.js';
-import { OneOf } from './lib/schema.js';
 import { pkg } from './package.js';
+import { runtimeSchema, type RuntimeParams } from './params/runtime.js';
 
 export const DAEMON_JSON = '/etc/docker/daemon.json';
 const SOCKET_URL = 'unix:///var/run/docker.sock';
 
-export const runtimeSchema = Type.Object(
-  {
-    engine: Type.Optional(OneOf(['docker'], 'The container engine; docker (Docker Engine) is the one berth drives.')),
-    repo: Type.Optional(
-      Type.String({ minLength: 1, description: 'An apt source line to install the engine from (e.g. "deb [trusted=yes] file:/srv/berth-apt ./"); without it, the host\'s own package sources.' }),
-    ),
-    packages: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
-        minItems: 1,
-        description: 'Packages that make up the engine (default: docker.io on Debian and Ubuntu; moby-engine on Fedora and docker on Alpine, both untested).',
-      }),
-    ),
-    min_version: Type.Optional(Type.String({ minLength: 1, description: 'Fail when the engine is older than this version, e.g. "20.10".' })),
-    daemon: Type.Optional(daemonSchema),
-  },
-  { additionalProperties: false, description: 'Installs Docker Engine, writes /etc/docker/daemon.json and keeps the engine running; restarts it only when that file changed.' },
-);
-export type RuntimeParams = Static<typeof runtimeSchema>;
+export { runtimeSchema, type RuntimeParams };
 
 function defaultPackages(family: string): string[] {
   if (family === 'redhat') return ['moby-engine'];

@@ -1,24 +1,12 @@
 // `service`: a systemd unit's running state and whether it starts at boot. Hosts without
 // systemd (containers, lab hosts without --init systemd) get a clear failure rather than a
 // guess at another init.
-import { Type, type Static } from '@sinclair/typebox';
 import { runArgv } from './command.js';
 import { defineModule, failed, type Change, type PlanResult } from './contract.js';
 import { capture } from './lib/exec.js';
-import { OneOf } from './lib/schema.js';
+import { serviceSchema, type ServiceParams } from './params/service.js';
 
-export const serviceSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, description: 'Unit name; ".service" is implied, e.g. nginx or docker.socket.' }),
-    state: Type.Optional(
-      OneOf(['started', 'stopped', 'restarted', 'reloaded'], 'started/stopped: only when not already so; restarted/reloaded: every run (use them in handlers).'),
-    ),
-    enabled: Type.Optional(Type.Boolean({ description: 'Start at boot.' })),
-    daemon_reload: Type.Optional(Type.Boolean({ description: 'Run `systemctl daemon-reload` first when unit files changed on disk.' })),
-  },
-  { additionalProperties: false, description: 'Starts, stops, restarts or enables a systemd service.' },
-);
-export type ServiceParams = Static<typeof serviceSchema>;
+export { serviceSchema, type ServiceParams };
 
 export const service = defineModule({
   name: 'service',

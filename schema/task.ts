@@ -1,16 +1,16 @@
 // Tasks are written Ansible style: one module key (its parameters come from the module's own
-// schema in modules/registry.ts) next to common keys. "Exactly one module" is checked after the
+// schema in modules/catalog.ts) next to common keys. "Exactly one module" is checked after the
 // schema (controller/load/semantic-playbook.ts) so that the message can name what it found.
 import { Type, type Static, type TOptional, type TUnsafe } from '@sinclair/typebox';
-import { moduleNames, modules, type ModuleName } from '../modules/registry.js';
+import { catalog, moduleNames, type ModuleName } from '../modules/catalog.js';
 import { StringOrList, TaskEnvironment, Vars, shared, strictObject } from './common.js';
 
-type ModuleProperties = { [K in ModuleName]: TOptional<TUnsafe<Static<(typeof modules)[K]['schema']>>> };
+type ModuleProperties = { [K in ModuleName]: TOptional<TUnsafe<Static<(typeof catalog)[K]['schema']>>> };
 
 // Each module's schema is declared once and referenced from tasks and handlers alike.
 const moduleProperties = Object.fromEntries(
   moduleNames.map((name) => {
-    const schema = modules[name].schema;
+    const schema = catalog[name].schema;
     return [name, Type.Optional(shared(`berth-module-${name}`, schema)({ description: schema.description ?? `The ${name} module.` }))];
   }),
 ) as ModuleProperties;

@@ -2,36 +2,17 @@
 // `register:` does it for containers berth creates: gate it on its health checks (never
 // register what is not healthy), then hand it to the watcher, which keeps it registered while it
 // stays healthy. `state: absent` takes it out (drain before stopping it).
-import { Type } from '@sinclair/typebox';
 import { converged, defineModule, failed } from '../../modules/contract.js';
 import { parseDuration } from '../../modules/lib/duration.js';
-import { OneOf } from '../../modules/lib/schema.js';
-import { Duration, Port } from '../../schema/common.js';
-import { RegistryMetaParam, RegistryNameParam, RegistryReleaseParam, RegistryTagsParam } from '../../schema/registry.js';
-import { Health } from '../../schema/service.js';
 import { docker as dockerClient } from '../docker-client.js';
 import { waitHealthy } from '../health/gate.js';
 import { describeHealth, normalizeHealth } from '../health/spec.js';
 import { watcherPlan } from '../watcher/ensure.js';
 import { readInstance, readStatus, sameRegistration } from './instance-files.js';
 import { deregisterInstance, instanceFor, registerInstance } from './register-instance.js';
+import { registrationSchema } from '../../modules/params/registration.js';
 
-export const registrationSchema = Type.Object(
-  {
-    container: Type.String({ minLength: 1, description: 'Name or id of the container.' }),
-    name: RegistryNameParam('Service name in the registry.'),
-    port: Type.Optional(Port('Container port to register (default: the first published port, else the health check\'s port).')),
-    tags: Type.Optional(RegistryTagsParam('Tags for discovery (e.g. the version).')),
-    release: Type.Optional(RegistryReleaseParam("Release to record (default: the container's berth.release label, else its image id).")),
-    meta: Type.Optional(RegistryMetaParam('Free-form metadata stored with the instance (one line of text per name).')),
-    health: Type.Optional(Health),
-    deadline: Type.Optional(Duration('How long the gate waits for the first healthy check (default 60s).')),
-    ttl: Type.Optional(Duration("The registration's time to live (default: the host's registry ttl).")),
-    restart_after: Type.Optional(Duration('Restart the container when it has been unhealthy this long (default: never).')),
-    state: Type.Optional(OneOf(['present', 'absent'], 'present (default): gate and register; absent: deregister.')),
-  },
-  { additionalProperties: false, description: 'Registers a container in the service registry once it passes its health checks; the host watcher keeps it registered only while healthy.' },
-);
+export { registrationSchema };
 
 const DEFAULT_DEADLINE_MS = 60_000;
 

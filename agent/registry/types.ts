@@ -44,7 +44,8 @@ export type BackendConfig =
       auth?: { username: string; password: string };
     };
 
-export const DEFAULT_PREFIX = '/berth/services';
+// Defined with the registry module's schema, whose `prefix` default it is.
+export { DEFAULT_PREFIX } from '../../modules/params/registry.js';
 
 /** The key of an instance in a key-value backend: <prefix>/<service>/<host>/<id>. */
 export const instanceKey = (prefix: string, i: Pick<Instance, 'service' | 'host' | 'id'>): string => `${prefix}/${i.service}/${i.host}/${i.id}`;

@@ -1,13 +1,13 @@
 // `become_user` runs a task's own program (command, shell) as that user. Other modules act as the
 // agent, root: a file written "as postgres" would still be written by root, so a become_user
 // other than root on them is refused here instead of being quietly ignored.
-import { modules, moduleNames } from '../../modules/registry.js';
-import type { BerthModule } from '../../modules/contract.js';
+import { catalog, moduleNames } from '../../modules/catalog.js';
+import type { CatalogEntry } from '../../modules/catalog.js';
 import type { DocPath } from './path.js';
 import type { Finding } from './problems.js';
 import { isTemplate } from './shape.js';
 
-const runsAsUser = moduleNames.filter((m) => (modules[m] as BerthModule).becomeUser);
+const runsAsUser = moduleNames.filter((m) => (catalog[m] as CatalogEntry).becomeUser);
 
 export function checkBecomeUser(play: Record<string, unknown>, step: Record<string, unknown>, at: DocPath): Finding[] {
   const own = step.become_user;
@@ -15,7 +15,7 @@ export function checkBecomeUser(play: Record<string, unknown>, step: Record<stri
   // A templated user is only known per host: the agent refuses it there.
   if (typeof user !== 'string' || user === 'root' || isTemplate(user)) return [];
   const used = moduleNames.filter((m) => m in step);
-  if (used.length !== 1 || (modules[used[0]] as BerthModule).becomeUser) return [];
+  if (used.length !== 1 || (catalog[used[0]] as CatalogEntry).becomeUser) return [];
   const module = used[0];
   const words = runsAsUser.join(' and ');
   if (own !== undefined) {

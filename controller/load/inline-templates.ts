@@ -2,7 +2,7 @@
 // become_user; everything under services) must parse: a broken one is reported at its own line
 // by `berth validate`, not once per host when the plan is rendered.
 import { templateSyntax } from '../../lang/template-syntax.js';
-import { moduleNames } from '../../modules/registry.js';
+import { moduleNames } from '../../modules/catalog.js';
 import type { DocPath } from './path.js';
 import type { Finding } from './problems.js';
 import { asList, asRecord, entries } from './shape.js';

@@ -2,7 +2,7 @@
 // every branch of an anyOf; a person wants to hear about the one they meant) and phrase each
 // error as "what was expected, what is there, what to try".
 import type { ErrorObject } from 'ajv';
-import { moduleNames } from '../../modules/registry.js';
+import { moduleNames } from '../../modules/catalog.js';
 import { rolloutKeys } from '../../schema/rollout.js';
 import { described, expected, jsonType, quote, resolve, typeMatches, type Schema } from './describe.js';
 import { fromPointer, type DocPath } from './path.js';

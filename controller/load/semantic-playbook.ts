@@ -3,7 +3,7 @@
 // probe. Runs on whatever parsed, even when the schema failed, so a person sees every mistake in
 // one run.
 import { parseSchedule } from '../../lang/cron.js';
-import { moduleNames } from '../../modules/registry.js';
+import { moduleNames } from '../../modules/catalog.js';
 import { Handler } from '../../schema/task.js';
 import type { DocPath } from './path.js';
 import type { Finding } from './problems.js';

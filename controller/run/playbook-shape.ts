@@ -1,6 +1,6 @@
 // The parts of a validated playbook that a run reads. The schema (schema/) is the source of
 // truth; this view keeps the run independent of keys it does not use yet.
-import { moduleNames } from '../../modules/registry.js';
+import { moduleNames } from '../../modules/catalog.js';
 
 type Vars = Record<string, unknown>;
 
