@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import type { HostFacts } from '../protocol/agent-protocol.js';
-import { dockerApi, dockerSocketUsable } from './docker-api.js';
+import { dockerApi, dockerSocketUsable } from '../modules/lib/docker-api.js';
 
 function osRelease(): HostFacts['os'] {
   let text = '';

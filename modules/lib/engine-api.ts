@@ -1,7 +1,7 @@
 // Is the engine there? One cheap Engine API call on the local socket answers it, and the same
 // call gives the version berth reports. Waiting polls it, so "started" means "answers", not
 // "a process exists".
-import { dockerApi } from '../../agent/docker-api.js';
+import { dockerApi } from './docker-api.js';
 
 export interface EngineInfo {
   version: string;

@@ -1,7 +1,7 @@
 // A minimal Docker Engine API call over the local unix socket, for facts that must not pay for
 // loading a full client. Modules that manage containers use dockerode instead.
 import { accessSync, constants } from 'node:fs';
-import type { WireError } from '../protocol/agent-protocol.js';
+import type { WireError } from '../../protocol/agent-protocol.js';
 
 const SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
 
