@@ -173,6 +173,19 @@ test('networks with aliases and addresses; network_mode, pid and ipc pointing at
   assert.ok(!reserved.ok && /reserved/.test(reserved.problem.message));
 });
 
+test('a sidecar without a restart policy of its own takes its service\'s, so a reboot brings both back', () => {
+  const web = service('web', {
+    image: 'lab/busybox',
+    restart: 'unless-stopped',
+    sidecars: { logs: { image: 'lab/busybox' }, once: { image: 'lab/busybox', restart: 'no' } },
+  });
+  const side = Object.fromEntries(web.spec.sidecars.map((s) => [s.name, s.spec]));
+  assert.equal(side.logs.restart, { name: 'unless-stopped' });
+  assert.equal(side.once.restart, { name: 'no' }, 'its own policy wins');
+  const plain = service('web', { image: 'lab/busybox', sidecars: { logs: { image: 'lab/busybox' } } });
+  assert.is(plain.spec.sidecars[0]!.spec.restart, undefined, 'no policy anywhere: Docker\'s default');
+});
+
 test('sidecars point at their own replica; services at another service\'s first; both wait for what they point at', () => {
   const web = service('web', {
     image: 'lab/busybox',

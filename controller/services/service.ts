@@ -78,7 +78,10 @@ export function normalizeService(name: string, svc: Service, ctx: ServiceContext
   for (const [side, sc] of Object.entries(svc.sidecars ?? {})) {
     const r = normalizeContainer(imageOf(sc, `${name}-${side}`), { baseDir: ctx.baseDir, qualify, ref: refFrom(side), aliases: [`${name}-${side}`] });
     if (!r.ok) return { ok: false, problem: { ...r.problem, key: ['sidecars', side, ...r.problem.key] } };
-    sidecars.push({ name: side, spec: r.spec });
+    // A sidecar lives and dies with its service: without a policy of its own it takes the
+    // service's, so a host that reboots brings back the service and its sidecars together.
+    const restart = r.spec.restart ?? main.spec.restart;
+    sidecars.push({ name: side, spec: restart ? { ...r.spec, restart } : r.spec });
     r.volumes.forEach((v) => volumes.add(v));
     r.networks.forEach((n) => networks.add(n));
     refs.push(...r.refs);
