@@ -1,19 +1,14 @@
 // The apply/plan command: everything that can be wrong with the input is found before any host
 // is contacted (exit 2, nothing changed); then the run itself is the controller's job.
-import { dirname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { BerthFailure, ExitCode, badInput, type BerthError } from '../controller/errors.js';
-import { inventorySource, type InventoryRef } from '../controller/inventory/source.js';
+import { BerthFailure } from '../controller/errors.js';
 import { hostTarget } from '../controller/inventory/host-target.js';
-import { resolveInventory } from '../controller/inventory/resolve.js';
-import { applyPlaybook, preflight, targets, type ApplyOptions } from '../controller/run/apply.js';
-import { loadForRun, loadInventoryForRun } from '../controller/run/load-for-run.js';
-import { loadSecrets, type SecretRef } from '../controller/run/secrets.js';
+import { applyPlaybook, type ApplyOptions } from '../controller/run/apply.js';
 import { createSshPool } from '../controller/ssh/index.js';
 import type { ApplyFlags } from './commands/apply.js';
 import { openReporter } from './report/open.js';
 import { lockOwner } from '../controller/run/locks.js';
 import { projectName } from '../controller/services/project.js';
+import { readRunInput } from './run-input.js';
 
 /** What a command built on apply changes about it: `berth rollback` brings its own plans. */
 export interface ApplyOverride {
@@ -22,55 +17,18 @@ export interface ApplyOverride {
 }
 
 export async function runApply(playbookPath: string, flags: ApplyFlags, override?: ApplyOverride): Promise<number> {
-  const problems: BerthError[] = [];
-  const forks = Number(flags.forks);
-  if (!Number.isInteger(forks) || forks < 1) problems.push(badInput('flags.forks', `--forks must be a whole number of 1 or more, not "${flags.forks}"`, '--forks'));
-  const extraVars: Record<string, unknown> = {};
-  for (const kv of flags.extraVars) {
-    const at = kv.indexOf('=');
-    if (at <= 0) {
-      problems.push(badInput('flags.extra-vars', `-e expects KEY=VALUE, got "${kv}"`, '-e', 'for example -e app_version=1.3.0'));
-      continue;
-    }
-    try {
-      extraVars[kv.slice(0, at)] = parseYaml(kv.slice(at + 1)) ?? '';
-    } catch {
-      extraVars[kv.slice(0, at)] = kv.slice(at + 1);
-    }
-  }
-  if (problems.length) throw new BerthFailure(problems);
-
-  const loaded = loadForRun(playbookPath);
-  if (!loaded.ok) throw new BerthFailure(loaded.error);
-  const { doc, where } = loaded.value;
-  const secrets = loadSecrets((doc as { secrets?: Record<string, SecretRef> }).secrets, dirname(loaded.value.path), where);
-  if (!secrets.ok) throw new BerthFailure(secrets.error);
-  const inv = inventorySource(doc.inventory as InventoryRef | undefined, {
-    playbookPath: loaded.value.path,
-    playbookName: doc.name,
-    override: flags.inventory,
-    where: flags.inventory ? '-i' : where(['inventory']),
-    loadFile: loadInventoryForRun,
-  });
-  if (!inv.ok) throw new BerthFailure(inv.error);
-  const inventory = resolveInventory(inv.value.doc, inv.value.source);
-  const patternErrors = preflight({ playbook: doc, inventory, limit: flags.limit, where });
-  if (patternErrors.length) throw new BerthFailure(patternErrors);
-  // Where each targeted host is, its jump hosts included, is settled before anything connects: a
-  // jump host that cannot be resolved or a cycle of jumps is bad input, not one unreachable host.
-  const badTargets = [...new Set(targets({ playbook: doc, inventory, limit: flags.limit }).flat())].flatMap((name) => {
-    const t = hostTarget(inventory, inventory.byName.get(name)!);
-    return !t.ok && t.error.exit === ExitCode.badInput ? [t.error] : [];
-  });
-  if (badTargets.length) throw new BerthFailure(badTargets);
+  const input = readRunInput(playbookPath, flags);
+  if (!input.ok) throw new BerthFailure(input.error);
+  const { loaded, inventory, extraVars, forks, secrets } = input.value;
+  const { doc, where } = loaded;
 
   // Opened only now: bad input above is reported without loading the live view.
   const reporter = await openReporter(flags);
   const sink = reporter.sink;
-  for (const w of loaded.value.warnings) sink({ type: 'warning', code: w.code, message: w.where ? `${w.where}: ${w.message}` : w.message, hint: w.hint });
+  for (const w of loaded.warnings) sink({ type: 'warning', code: w.code, message: w.where ? `${w.where}: ${w.message}` : w.message, hint: w.hint });
   const pool = createSshPool({ acceptNewHostKeys: flags.acceptNewHostKeys ? true : undefined });
 
-  const project = projectName(doc.name, loaded.value.path);
+  const project = projectName(doc.name, loaded.path);
   const abort = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -84,13 +42,13 @@ export async function runApply(playbookPath: string, flags: ApplyFlags, override
   process.on('SIGINT', onSigint);
   try {
     return await applyPlaybook({
-      playbookPath: loaded.value.path,
+      playbookPath: loaded.path,
       playbook: doc,
       where,
       inventory,
       limit: flags.limit,
       extraVars,
-      secretVars: secrets.value,
+      secretVars: secrets,
       tags: { only: splitList(flags.tags), skip: splitList(flags.skipTags) },
       check: !!flags.check,
       diff: !!flags.diff,
