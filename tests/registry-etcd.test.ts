@@ -315,4 +315,90 @@ test('etcd down during an apply: the fleet lock is warned about and the host loc
   }
 });
 
+// ---------------------------------------------------------------------------------------------
+// A service replaced start-first on h2, interrupted while its old container is aside (renamed
+// `-old-`): the new release passes its gate only 2 s after it starts, which holds that window open.
+// Here because these hosts run dockerd under systemd, as servers do (faults.test.ts's have no engine).
+
+const crashy = (v: string) => {
+  const path = join(rl.lab.dir, `crashy-${v}.yml`);
+  writeFileSync(
+    path,
+    `name: crashy
+plays:
+  - hosts: h2
+    services:
+      crashy:
+        image: lab/busybox
+        command: [sh, -c, 'mkdir -p /www; (sleep 2; echo ok > /www/healthz) & httpd -f -p 80 -h /www & trap "exit 0" TERM; wait']
+        environment: { V: "${v}" }
+        ports: ["80"]
+        health: { http: { port: 80, path: /healthz }, interval: 1s, retries: 2 }
+        update: { order: start-first, min_healthy_time: 0s, healthy_deadline: 20s, drain_time: 0s }
+`,
+  );
+  return path;
+};
+/** "name state V" of each crashy container on h2. */
+const crashyOnH2 = async () =>
+  (await rl.ssh(rl.hosts[h2], `docker ps -a --filter label=berth.service=crashy --format '{{.Names}}' | sort | while read n; do echo "$n $(docker inspect -f '{{.State.Status}}' $n) $(docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' $n | sed -n 's/^V=//p')"; done`)).stdout;
+/**
+ * A loop on h2 that waits for a container aside (`-old-`), runs `then` at that moment and prints
+ * its name: the fault lands in the window, whatever the machine's load.
+ */
+function whenAside(then: string): Promise<string> {
+  const child = rl.sshSpawn(rl.hosts[h2], `for i in $(seq 3000); do n=$(docker ps -a --format '{{.Names}}' | grep -m1 -- '-old-'); if [ -n "$n" ]; then ${then}; echo "$n"; exit 0; fi; sleep 0.02; done; exit 1`);
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return new Promise((resolve) => child.on('close', () => resolve(out.trim())));
+}
+
+test('dockerd killed on h2 while a service is replaced (its old container aside): h2 fails, the run ends; the engine back, the next apply converges', async () => {
+  const inv = rl.lab.inventoryPath;
+  const first = await berth(['apply', crashy('1'), '-i', inv, '--json']);
+  assert.is(first.code, 0, first.stderr + first.stdout.slice(-1500));
+  assert.is(await crashyOnH2(), 'crashy-crashy-1 running 1');
+  const killed = whenAside('kill -9 $(pidof dockerd)');
+  const r = await berth(['apply', crashy('2'), '-i', inv, '--json'], { timeoutMs: 150_000 });
+  assert.match(await killed, /^crashy-crashy-1-old-[0-9a-f]{6}$/, 'dockerd was killed while the old container was aside');
+  assert.is(r.code, 1, `the run ended by itself with exit 1: ${r.stderr}${r.stdout.slice(-1500)}`);
+  const failed = r.events.filter((e) => e.type === 'task-end' && e.status === 'failed');
+  assert.equal(failed.map((e) => [e.host, e.name]), [['h2', 'service crashy']]);
+  // The engine went away under the create or the start of the new container.
+  assert.match(failed[0].message, /^(create|start) crashy-crashy-1: /, failed[0].message);
+  assert.is(r.events.find((e) => e.type === 'recap')?.hosts.h2.failed, 1);
+  // systemd starts docker.service again (Restart=always in Debian's unit).
+  await until('the engine on h2 to answer again', async () => ((await rl.ssh(rl.hosts[h2], 'docker info >/dev/null 2>&1 && echo up')).stdout === 'up' ? true : undefined), 60_000);
+  const again = await berth(['apply', crashy('2'), '-i', inv, '--json'], { timeoutMs: 150_000 });
+  assert.is(again.code, 0, again.stderr + again.stdout.slice(-1500));
+  assert.is(await crashyOnH2(), 'crashy-crashy-1 running 2', 'one container, the new release, nothing left aside');
+  const third = await berth(['apply', crashy('2'), '-i', inv, '--json']);
+  assert.is(third.events.find((e) => e.type === 'recap')?.hosts.h2.changed, 0, 'converged: a third apply changes nothing');
+});
+
+test('the controller killed (SIGKILL) while a service\'s old container is aside: h2 finishes the replace, nothing is left aside, the next apply changes nothing', async () => {
+  const inv = rl.lab.inventoryPath;
+  let aside = '';
+  let killed = false;
+  const r = await berth(['apply', crashy('3'), '-i', inv, '--json'], {
+    onEvent: (e, child) => {
+      if (e.type !== 'task-start' || killed) return;
+      killed = true;
+      void whenAside(':').then((n) => {
+        aside = n;
+        child.kill('SIGKILL');
+      });
+    },
+  });
+  assert.match(aside, /^crashy-crashy-1-old-[0-9a-f]{6}$/, 'the kill was sent while the old container was aside');
+  assert.is(r.code, null, 'the controller died by SIGKILL');
+  assert.not.ok(r.events.some((e) => e.type === 'task-end' && e.name === 'service crashy'), 'the replace had not ended');
+  // The agent (not the watcher, which stays) ends once its task is done.
+  await until('the agent on h2 to exit', async () => ((await rl.ssh(rl.hosts[h2], "pgrep -af '[b]erth/agent/' | grep -v -- --watch || true")).stdout === '' ? true : undefined), 30_000);
+  assert.is(await crashyOnH2(), 'crashy-crashy-1 running 3', 'the host finished the replace: the new release runs, the old one is gone');
+  const again = await berth(['apply', crashy('3'), '-i', inv, '--json']);
+  assert.is(again.code, 0, again.stderr + again.stdout.slice(-1500));
+  assert.is(again.events.find((e) => e.type === 'recap')?.hosts.h2.changed, 0, 'the next apply changes nothing');
+});
+
 test.run();
