@@ -3,7 +3,7 @@
 // playbook find their problems before any host is contacted.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { analyze } from '../load/analyze.js';
 import type { LoadError } from '../load/problems.js';
 import { locate } from '../load/problems.js';
 import { asList, asRecord } from '../load/shape.js';
@@ -96,10 +96,13 @@ function varsFiles(files: unknown, dir: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of asList(files)) {
     if (typeof f !== 'string') continue;
+    const path = isAbsolute(f) ? f : resolve(dir, f);
     try {
-      Object.assign(out, asRecord(parse(readFileSync(isAbsolute(f) ? f : resolve(dir, f), 'utf8'))));
+      // As the loader reads vars files (merge keys, no process warnings); its problems are the loader's to report.
+      const r = analyze(path, readFileSync(path, 'utf8'), 'vars', () => [], { emptyOk: true });
+      if (r.ok) Object.assign(out, asRecord(r.value.data));
     } catch {
-      // Reported by the loader's own check of vars files.
+      // Unreadable: reported by the loader's own check of vars files.
     }
   }
   return out;

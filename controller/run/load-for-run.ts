@@ -1,12 +1,10 @@
 // What a run needs from the loader: the validated playbook (with vars_files merged in, by the
 // documented precedence, and each play's Compose file read), a way to point at any place in it,
 // and what the loader warned about.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse } from 'yaml';
 import { attachCompose, loadPlaybookCompose } from '../compose/playbook.js';
-import { loadInventory, loadPlaybook } from '../load/index.js';
-import { badInput, err, ok, type BerthError, type Result } from '../errors.js';
+import { loadInventory, loadPlaybook, loadVarsFile } from '../load/index.js';
+import { err, ok, type BerthError, type Result } from '../errors.js';
 import type { InventoryDoc } from '../inventory/resolve.js';
 import type { PlaybookShape } from './playbook-shape.js';
 
@@ -27,29 +25,21 @@ export function loadForRun(file: string): Result<LoadedForRun, BerthError[]> {
   const pb = loaded.value;
   const doc = structuredClone(pb.data) as unknown as LoadedForRun['doc'] & { vars_files?: string[]; plays: Array<PlaybookShape['plays'][number] & { vars_files?: string[] }> };
   const problems: BerthError[] = [];
-  const readVars = (files: string[] | undefined, at: Array<string | number>): Vars => {
+  // Read as the loader read them for validate (merge keys, the same limits, no process warnings).
+  const readVars = (files: string[] | undefined): Vars => {
     const out: Vars = {};
-    (files ?? []).forEach((f, i) => {
-      const path = resolve(pb.dir, f);
-      try {
-        const data = parse(readFileSync(path, 'utf8')) as unknown;
-        if (data === null || data === undefined) return;
-        if (typeof data !== 'object' || Array.isArray(data)) {
-          problems.push(badInput('vars-file.shape', `${f} must hold a mapping of variables`, pb.where([...at, i])));
-          return;
-        }
-        Object.assign(out, data);
-      } catch (e) {
-        problems.push(badInput('vars-file.unreadable', `cannot read vars file ${f}: ${(e as Error).message.split('\n')[0]}`, pb.where([...at, i])));
-      }
-    });
+    for (const f of files ?? []) {
+      const r = loadVarsFile(resolve(pb.dir, f));
+      if (r.ok) Object.assign(out, r.value.data);
+      else problems.push(...r.error);
+    }
     return out;
   };
   // vars_files sit just above the vars beside them: playbook vars < playbook vars_files, and
   // play vars < play vars_files (as in Ansible).
-  doc.vars = { ...(doc.vars ?? {}), ...readVars(doc.vars_files, ['vars_files']) };
+  doc.vars = { ...(doc.vars ?? {}), ...readVars(doc.vars_files) };
   doc.plays.forEach((play, i) => {
-    if (play.vars_files) play.vars = { ...(play.vars ?? {}), ...readVars(play.vars_files, ['plays', i, 'vars_files']) };
+    if (play.vars_files) play.vars = { ...(play.vars ?? {}), ...readVars(play.vars_files) };
   });
   if (problems.length) return err(problems);
   const compose = loadPlaybookCompose(pb.source, pb.data, pb.dir);
