@@ -2,7 +2,7 @@
 // Its output is kept (trimmed) because a failing check script usually says why.
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import type { ProbeOutcome } from './probe.js';
+import type { ProbeOutcome } from './outcome.js';
 
 const MAX_OUTPUT = 4096;
 

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { HttpProbeSpec } from './spec.js';
-import type { ProbeOutcome } from './probe.js';
+import type { ProbeOutcome } from './outcome.js';
 
 const MAX_BODY = 64 * 1024;
 

@@ -1,6 +1,6 @@
 // The tcp probe: healthy when the port accepts a connection within the timeout.
 import net from 'node:net';
-import type { ProbeOutcome } from './probe.js';
+import type { ProbeOutcome } from './outcome.js';
 
 export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
   const where = `${host}:${port}`;

@@ -7,11 +7,9 @@ import { httpProbe } from './probe-http.js';
 import { tcpProbe } from './probe-tcp.js';
 import type { HealthSpec } from './spec.js';
 import { probeAddress } from './target.js';
+import type { ProbeOutcome } from './outcome.js';
 
-export interface ProbeOutcome {
-  ok: boolean;
-  output: string;
-}
+export type { ProbeOutcome } from './outcome.js';
 
 /** What one round found. `state` is Docker's (running, exited, ...), `gone` when the container is not there. */
 export interface CheckResult extends ProbeOutcome {

@@ -7,6 +7,7 @@ import { labInventoryPath } from '../../providers/lab/lab-inventory.js';
 import { pulumiInventory, type PulumiRef } from '../../providers/pulumi/provider.js';
 import { vagrantInventory, type VagrantRef } from '../../providers/vagrant/provider.js';
 import { badInput, err, ok, type BerthError, type Result } from '../errors.js';
+import type { InventorySource } from './provider.js';
 import type { InventoryDoc } from './resolve.js';
 
 export type InventoryRef =
@@ -17,31 +18,10 @@ export type InventoryRef =
   | PulumiRef
   | InventoryDoc;
 
-/** What a provider gets besides its reference. */
-export interface ProviderContext<Options = undefined> {
-  /** The playbook's folder: paths in the reference are relative to it. */
-  baseDir: string;
-  /** file:line:col of the playbook's `inventory:`, for messages. */
-  where: string;
-  env?: NodeJS.ProcessEnv;
-  /** Provider-specific knobs for tests (e.g. the vagrant provider's host key scanner). */
-  options?: Options;
-}
-
-/**
- * A provider: its reference from the playbook, in; the one inventory document format, out
- * (providers/README.md). Synchronous because the inventory is resolved once, before anything
- * connects; providers that ask a program (vagrant, pulumi) run it to completion.
- */
-export type InventoryProvider<Ref, Options = undefined> = (ref: Ref, ctx: ProviderContext<Options>) => Result<InventorySource, BerthError[]>;
+export type { InventoryProvider, InventorySource, ProviderContext } from './provider.js';
 
 export type InventoryFileLoader = (path: string) => Result<InventoryDoc, BerthError[]>;
 
-export interface InventorySource {
-  doc: InventoryDoc;
-  /** The file it came from, or `<inline>`. */
-  source: string;
-}
 
 export function inventorySource(
   ref: InventoryRef | undefined,

@@ -2,10 +2,10 @@
 // into the run's blob registry and the task carries only its hash, so that a host that already
 // has this content receives nothing.
 import { basename } from 'node:path';
-import type { CopyParams } from '../../modules/copy.js';
+import type { CopyParams } from '../../modules/params/copy.js';
 import type { PreparedContent } from '../../modules/lib/content-file.js';
 import { badInput, err, ok } from '../errors.js';
-import type { Prepare } from './registry.js';
+import type { Prepare } from './contract.js';
 import { findSource } from './source-file.js';
 
 export const prepareCopy: Prepare = (params, ctx) => {

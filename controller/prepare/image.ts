@@ -2,11 +2,11 @@
 // build context scanned into content hashes, an image built or found on the controller's engine
 // and taken apart into layer blobs, or a registry reference. Credentials pass through as given;
 // from secret vars, their values are masked in everything the run prints.
-import type { ImageParams } from '../../modules/image.js';
+import type { ImageParams } from '../../modules/params/image.js';
 import type { PreparedImageParams } from '../../modules/lib/docker-image-spec.js';
 import { prepareImageSpec } from '../images/prepare-spec.js';
 import { ok } from '../errors.js';
-import type { Prepare } from './registry.js';
+import type { Prepare } from './contract.js';
 
 export const prepareImage: Prepare = (params, ctx) => {
   const p = params as ImageParams;

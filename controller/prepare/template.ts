@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { basename, relative } from 'node:path';
 import type { PreparedContent } from '../../modules/lib/content-file.js';
-import type { TemplateParams } from '../../modules/template.js';
+import type { TemplateParams } from '../../modules/params/template.js';
 import { renderTemplate } from '../templates/render-file.js';
 import { ok } from '../errors.js';
-import type { Prepare } from './registry.js';
+import type { Prepare } from './contract.js';
 import { findSource } from './source-file.js';
 
 export const prepareTemplate: Prepare = (params, ctx) => {

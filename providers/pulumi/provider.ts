@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { badInput, err, ok, type BerthError } from '../../controller/errors.js';
-import type { InventoryProvider } from '../../controller/inventory/source.js';
+import type { InventoryProvider } from '../../controller/inventory/provider.js';
 import { stateDir } from '../../controller/paths.js';
 import { hostListErrors, hostsInventory, schemaErrors } from './hosts.js';
 import { BerthHosts, BerthSsh, OUTPUT_HOSTS, OUTPUT_SSH, OUTPUT_VARS, type BerthHost, type BerthSsh as Ssh } from './hosts-schema.js';

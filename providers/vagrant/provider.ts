@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { err, ExitCode, ok, type BerthError } from '../../controller/errors.js';
-import type { InventoryProvider } from '../../controller/inventory/source.js';
+import type { InventoryProvider } from '../../controller/inventory/provider.js';
 import { berthDir, dotfileDir, machineRecords } from './dotfile.js';
 import { pinHostKeys, sshKeyscan, type KeyScanner } from './host-keys.js';
 import { vagrantInventoryDoc } from './inventory.js';
