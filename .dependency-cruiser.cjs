@@ -12,10 +12,6 @@ const knownTypeCycles = [
   '^providers/lab/lab-(inventory|state)\\.ts$',
   // ApplyFlags is declared in the command that loads run-apply.ts (and run-input.ts) lazily.
   '^cli/(run-apply|run-input|commands/apply)\\.ts$',
-  // Reporter is declared in open.ts, which loads render-run.tsx lazily.
-  '^cli/(report/open\\.ts|ui/render-run\\.tsx)$',
-  // ImageResult is declared in image.ts, which calls pull-image.ts.
-  '^agent/services/(image|pull-image)\\.ts$',
 ];
 
 module.exports = {

@@ -5,24 +5,13 @@
 // named image already on the host. Build and pull changes run before the service's own, and the
 // id they produce is the one the containers are created from and labelled with.
 import type Docker from 'dockerode';
-import type { Change, ModuleContext } from '../../modules/contract.js';
+import type { ModuleContext } from '../../modules/contract.js';
 import { LABEL_IMAGE, isServiceBuild } from '../../modules/lib/docker-image-spec.js';
 import type { PullSpec } from '../../modules/service-spec.js';
-import type { WireError } from '../../protocol/agent-protocol.js';
+import type { ImageResult } from './image-result.js';
 import { pullFor } from './pull-image.js';
 
-export interface ServiceImage {
-  /** Steps that make the image (build, load, pull); empty when it is in place. */
-  changes: Change[];
-  /** The image id now, when the image is in place. */
-  id?: string;
-  /** The image id once `changes` ran. */
-  result(): string | undefined;
-  /** repository@sha256 of an image from a registry: what the release records. */
-  digest?: string;
-}
-
-export type ImageResult = { ok: true; image: ServiceImage } | { ok: false; error: WireError };
+export type { ImageResult, ServiceImage } from './image-result.js';
 
 /** An id that stands for "the image the image changes will make": never equal to a real one. */
 export const PENDING_IMAGE = 'pending';

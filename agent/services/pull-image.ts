@@ -9,7 +9,7 @@ import { splitRef } from '../../modules/lib/docker-image-spec.js';
 import type { PullSpec } from '../../modules/service-spec.js';
 import { inspectImage, tagImage, type ImageInfo } from '../docker/engine.js';
 import { registryHost } from '../docker/registry-answer.js';
-import type { ImageResult } from './image.js';
+import type { ImageResult } from './image-result.js';
 
 const short = (digest: string) => digest.slice(digest.indexOf('@') + 1).slice(0, 19);
 

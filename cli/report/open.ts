@@ -1,15 +1,11 @@
 // Which reporter shows a run: the live ink view on an interactive terminal, plain lines for
 // pipes, logs and CI, JSON events for machines. Only the live view loads ink, and only here,
 // by dynamic import: `berth --help`, `--json` and plain runs never pay its start-up.
-import type { EventSink } from '../../controller/run/events.js';
 import { jsonReporter } from './json.js';
 import { plainReporter } from './plain.js';
+import type { Reporter } from './reporter.js';
 
-export interface Reporter {
-  sink: EventSink;
-  /** Draws the last frame and lets go of the terminal; call before anything else is printed. */
-  close(): Promise<void>;
-}
+export type { Reporter } from './reporter.js';
 
 export type ReporterKind = 'live' | 'plain' | 'json';
 

@@ -3,7 +3,7 @@
 // plain runs never load ink or React.
 import { render } from 'ink';
 import { writeDebugLog } from '../crash.js';
-import type { Reporter } from '../report/open.js';
+import type { Reporter } from '../report/reporter.js';
 import { plainReporter } from '../report/plain.js';
 import type { ViewEvent } from '../report/model.js';
 import { RunView, ViewGuard } from './RunView.js';
