@@ -9,6 +9,9 @@ export const hbs = Handlebars.create();
 // The same helpers on both sides: a deferred template rendered by the agent reads like any other.
 registerHelpers(hbs);
 registerDiscoveryHelpers(hbs);
+// Handlebars' log helper prints with console.log: on the controller, straight onto the operator's
+// terminal (and into --json's stdout), around the masking of secrets.
+hbs.unregisterHelper('log');
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 
 export function renderString(s: string, context: object): string {

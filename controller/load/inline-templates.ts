@@ -14,7 +14,7 @@ export function checkInlineTemplates(play: Record<string, unknown>, at: DocPath)
   const visit = (v: unknown, path: DocPath): void => {
     if (typeof v === 'string') {
       const problem = v.includes('{{') ? templateSyntax(v) : undefined;
-      if (problem) found.push({ code: 'template.syntax', message: `template syntax error: ${problem.message}`, path, hint: 'close it with "}}"; a literal "{{" is written \\{{' });
+      if (problem) found.push({ code: 'template.syntax', message: `template syntax error: ${problem.message}`, path, hint: problem.hint ?? 'close it with "}}"; a literal "{{" is written \\{{' });
     } else if (Array.isArray(v)) v.forEach((x, i) => visit(x, [...path, i]));
     else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) visit(x, [...path, k]);
   };

@@ -14,8 +14,31 @@ export function renderTemplate(text: string, file: string, scope: RenderScope, t
     if (!t) compiled.set(text, (t = hbs.compile(text, { strict: true, noEscape: true })));
     return ok(t(templateContext(scope)));
   } catch (e) {
-    return err(templateError(e as Error & { lineNumber?: number; column?: number }, file, scope.host, task));
+    const error = e as Error & { lineNumber?: number; column?: number };
+    return err(templateError(error.lineNumber === undefined ? { ...error, message: error.message, ...failingStatement(text, scope) } : error, file, scope.host, task));
   }
+}
+
+/**
+ * Where a template failed when handlebars does not say (a TypeError inside its runtime, say a
+ * path into a string): each top-level statement is rendered alone until one fails, and that one's
+ * line and column are the place (a block's opening line, when it failed inside the block).
+ */
+function failingStatement(text: string, scope: RenderScope): { lineNumber?: number; column?: number } {
+  try {
+    const ast = hbs.parse(text);
+    const context = templateContext(scope);
+    for (const statement of ast.body) {
+      try {
+        hbs.compile({ ...ast, body: [statement] }, { strict: true, noEscape: true })(context);
+      } catch {
+        return statement.loc ? { lineNumber: statement.loc.start.line, column: statement.loc.start.column } : {};
+      }
+    }
+  } catch {
+    // Not parsed: the parse error has its line already.
+  }
+  return {};
 }
 
 function templateError(e: Error & { lineNumber?: number; column?: number }, file: string, host: string, task: string): BerthError {
