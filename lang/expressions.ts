@@ -43,7 +43,14 @@ function compile(expr: string): { ok: true; fn: ReturnType<typeof jexl.compile> 
 /** Syntax only: used before connecting, so a typo is bad input, not a failure on every host. */
 export function checkExpression(expr: string): string | undefined {
   const c = compile(expr);
-  return c.ok ? unclosed(expr) : c.message;
+  const problem = c.ok ? unclosed(expr) : c.message;
+  return problem === undefined ? undefined : oneLine(problem);
+}
+
+/** A message that quotes the expression stays one line of sensible length (it is printed as one). */
+function oneLine(message: string): string {
+  const line = message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => JSON.stringify(ch).slice(1, -1));
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }
 
 /** jexl's parser accepts `(a == 1` as if it were closed; a person meant something else. */

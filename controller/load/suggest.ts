@@ -3,11 +3,16 @@ import { distance } from 'fastest-levenshtein';
 
 /** The closest candidate when it is close enough to be a likely typo, else undefined. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  // Nobody mistypes a name this long, and edit distance is quadratic in it.
+  if (word.length > MAX_NAME) return undefined;
   const lower = word.toLowerCase();
+  const limit = Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestScore = Infinity;
   let bestShared = -1;
   for (const c of candidates) {
+    // The lengths alone put it out of reach (edit distance is at least their difference).
+    if (Math.abs(c.length - word.length) > limit) continue;
     const cl = c.toLowerCase();
     // Case slips and `-` vs `_` count as no distance at all: `Image`, `read-only`.
     const d = cl === lower || cl.replace(/-/g, '_') === lower.replace(/-/g, '_') ? 0 : distance(lower, cl);
@@ -19,7 +24,6 @@ export function closest(word: string, candidates: Iterable<string>): string | un
       bestShared = s;
     }
   }
-  const limit = Math.max(1, Math.floor(word.length / 3));
   return best !== undefined && bestScore <= limit ? best : undefined;
 }
 
@@ -30,7 +34,16 @@ export const didYouMean = (word: string, candidates: Iterable<string>): string |
 
 /** `a, b, c and 12 more`: a list short enough for a hint line. */
 export function shortList(items: string[], max = 12): string {
-  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+  const shown = items.slice(0, max).map(oneName);
+  return items.length <= max ? shown.join(', ') : `${shown.join(', ')} and ${items.length - max} more`;
+}
+
+const MAX_NAME = 100;
+
+/** A name from the playbook as a hint shows it: on one line, and cut when it is long. */
+function oneName(name: string): string {
+  const line = /[\u0000-\u001f\u007f-\u009f]/.test(name) ? JSON.stringify(name).slice(1, -1) : name;
+  return line.length > MAX_NAME ? `${line.slice(0, MAX_NAME - 3)}...` : line;
 }
 
 function sharedLetters(a: string, b: string): number {
