@@ -41,4 +41,12 @@ test('a Compose file is interpolated with vars a merge key brought from a play\'
   assert.equal(warnings, []);
 });
 
+test('a vars file a run cannot read is reported at the playbook line that names it', () => {
+  // A path with {{ is left alone by validate (known per host); the run reads it as written.
+  writeFileSync(join(dir, 'missing-site.yml'), 'inventory: { hosts: { h1: {} } }\nplays:\n  - hosts: all\n    vars_files: ["{{ env }}.yml"]\n    tasks: [{ ping: }]\n');
+  const r = loadForRun(join(dir, 'missing-site.yml'));
+  if (r.ok) return assert.unreachable('loaded');
+  assert.equal(r.error.map((e) => [e.where, e.message, e.exit]), [[`${join(dir, 'missing-site.yml')}:4:18`, 'vars file {{ env }}.yml: no such file', 2]]);
+});
+
 test.run();

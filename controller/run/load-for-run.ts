@@ -26,20 +26,21 @@ export function loadForRun(file: string): Result<LoadedForRun, BerthError[]> {
   const doc = structuredClone(pb.data) as unknown as LoadedForRun['doc'] & { vars_files?: string[]; plays: Array<PlaybookShape['plays'][number] & { vars_files?: string[] }> };
   const problems: BerthError[] = [];
   // Read as the loader read them for validate (merge keys, the same limits, no process warnings).
-  const readVars = (files: string[] | undefined): Vars => {
+  const readVars = (files: string[] | undefined, at: Array<string | number>): Vars => {
     const out: Vars = {};
-    for (const f of files ?? []) {
+    (files ?? []).forEach((f, i) => {
       const r = loadVarsFile(resolve(pb.dir, f));
       if (r.ok) Object.assign(out, r.value.data);
-      else problems.push(...r.error);
-    }
+      // A file that cannot be read has no line of its own: the playbook's line names it.
+      else problems.push(...r.error.map((e) => (e.line > 0 ? e : { ...e, message: `vars file ${f}: ${e.message}`, where: pb.where([...at, i]) })));
+    });
     return out;
   };
   // vars_files sit just above the vars beside them: playbook vars < playbook vars_files, and
   // play vars < play vars_files (as in Ansible).
-  doc.vars = { ...(doc.vars ?? {}), ...readVars(doc.vars_files) };
+  doc.vars = { ...(doc.vars ?? {}), ...readVars(doc.vars_files, ['vars_files']) };
   doc.plays.forEach((play, i) => {
-    if (play.vars_files) play.vars = { ...(play.vars ?? {}), ...readVars(play.vars_files) };
+    if (play.vars_files) play.vars = { ...(play.vars ?? {}), ...readVars(play.vars_files, ['plays', i, 'vars_files']) };
   });
   if (problems.length) return err(problems);
   const compose = loadPlaybookCompose(pb.source, pb.data, pb.dir);
