@@ -25,6 +25,12 @@ test('a host 37 s ahead is warned about, in words a person acts on', () => {
   assert.match(w.hint, /fix NTP on the host/);
   assert.is(w.skewMs, 37_000);
   assert.match(skewWarning('h3', { skewMs: -2 * 86_400_000, uncertaintyMs: 20 })!.message, /^h3's clock is 2 days behind this machine's/);
+  // The hello's transit makes a 2-day skew read a little short: still "2 days", not "48 h".
+  const said = (ms: number) => /clock is (.*) (?:ahead|behind)/.exec(skewWarning('h', { skewMs: ms, uncertaintyMs: 0 })!.message)![1];
+  assert.is(said(-(2 * 86_400_000 - 4_000)), '2 days');
+  assert.is(said(2 * 3_600_000 - 20_000), '2 h');
+  assert.is(said(119_600), '2 min');
+  assert.is(said(47 * 3_600_000), '47 h');
 });
 
 test('skew within the threshold, or not beyond it for certain, is not warned about', () => {

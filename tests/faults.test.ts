@@ -342,11 +342,12 @@ test('an agent that never says hello: after BERTH_AGENT_TIMEOUT its host is repo
   for (const h of lab.hosts) onHost(h, 'rm -rf /srv/faults && mkdir -p /srv/faults');
   const pb = playbook('hello-timeout', ['- copy: { content: "hi\\n", dest: /srv/faults/hi.txt }']);
   const env = { BERTH_AGENT_TIMEOUT: '3s' };
-  // h2's runtime (the Node berth pushed) is swapped for programs that hang: the bootstrap finds
-  // it as usual and starts the agent with it, and then nothing (or only the marker) comes back.
-  const runtime = '/var/lib/berth/node/*/node';
-  const hangWith = (script: string) => onHost(h2, `for n in ${runtime}; do [ -e "$n.real" ] || mv "$n" "$n.real"; printf '#!/bin/sh\\n%s\\n' '${script}' > "$n"; chmod 755 "$n"; done`);
-  const recovered = () => onHost(h2, `for n in ${runtime}; do [ -e "$n.real" ] && mv -f "$n.real" "$n"; done; pkill -f "[s]leep 600" || true`);
+  // h2 gets a Node of its own that hangs: a `node` first on PATH that says it is v20 (so the
+  // bootstrap picks it over the pushed runtime, whose sha256 it checks) and then runs the hang.
+  const hostNode = '/usr/local/bin/node';
+  const hangWith = (script: string) =>
+    onHost(h2, `printf '#!/bin/sh\\ncase "$1" in --version) echo v20.0.0; exit 0 ;; esac\\n%s\\n' '${script}' > ${hostNode} && chmod 755 ${hostNode}`);
+  const recovered = () => onHost(h2, `rm -f ${hostNode}; pkill -f "[s]leep 600" || true`);
   try {
     hangWith('exec sleep 600');
     const t0 = Date.now();
@@ -374,7 +375,7 @@ test('an agent that never says hello: after BERTH_AGENT_TIMEOUT its host is repo
   }
   const again = await berth(['apply', pb, '-i', lab.inventoryPath, '--json']);
   assert.is(again.code, 0, again.stderr + again.stdout.slice(-1500));
-  assert.is(onHost(h2, 'cat /srv/faults/hi.txt'), 'hi', 'h2 converged once its runtime runs again');
+  assert.is(onHost(h2, 'cat /srv/faults/hi.txt'), 'hi', 'h2 converged once its Node runs again');
 });
 
 /** libfaketime on the controller machine (Debian's package, installed once if missing). */

@@ -49,9 +49,12 @@ export function skewWarning(host: string, skew: ClockSkew | undefined): SkewWarn
 
 /** 37 s, 12 min, 5 h, 2 days: a person's sense of how far off. */
 function roughly(ms: number): string {
+  // Thresholds on the rounded figure: 2 days less the hello's transit is "2 days", not "48 h".
   const s = Math.round(ms / 1000);
   if (s < 120) return `${s} s`;
-  if (s < 2 * 3600) return `${Math.round(s / 60)} min`;
-  if (s < 2 * 86400) return `${Math.round(s / 3600)} h`;
+  const min = Math.round(s / 60);
+  if (min < 120) return `${min} min`;
+  const h = Math.round(s / 3600);
+  if (h < 48) return `${h} h`;
   return `${Math.round(s / 86400)} days`;
 }
