@@ -8,10 +8,12 @@ import { renameInDir, writeAtomicSync } from '../../modules/lib/atomic-write.js'
 import type Docker from 'dockerode';
 import { capture } from '../../modules/lib/exec.js';
 import { removeFile, writeJson } from '../registry/json-file.js';
+import { reloadConfirmed } from './confirm-reload.js';
 import { HAPROXY } from './image.js';
 import { configDir, configFile, containerName } from './spec.js';
 
-export type ReloadResult = { ok: true; changed: boolean } | { ok: false; message: string; detail?: string };
+/** `signals`: SIGUSR2 sent before the master forked a worker on the new config (0: it never did). */
+export type ReloadResult = { ok: true; changed: boolean; signals?: number } | { ok: false; message: string; detail?: string };
 
 export const currentConfig = (name: string): string | undefined => {
   try {
@@ -40,14 +42,16 @@ export async function applyConfig(docker: Docker, name: string, text: string, op
   const signalled = await signalMaster(docker, name);
   if (!signalled.ok) return signalled;
   writeJson(join(dir, 'reloaded.json'), { at: new Date().toISOString() });
-  return { ok: true, changed: true };
+  return signalled;
 }
 
 /**
  * SIGUSR2 to haproxy's master, the container's first process, sent to its pid on this host
  * rather than through the engine: dockerd (20.10) takes every kill through its API as a manual
  * stop, and an unless-stopped container so marked stays down when the engine or the host
- * restarts. The API remains for an agent that may not signal root's processes.
+ * restarts. The API remains for an agent that may not signal root's processes. Returns once the
+ * master forked a worker on the new config (signalled again if it lost the signal), so the
+ * next reload never lands in the middle of this one.
  */
 async function signalMaster(docker: Docker, name: string): Promise<ReloadResult> {
   const c = docker.getContainer(containerName(name));
@@ -55,15 +59,26 @@ async function signalMaster(docker: Docker, name: string): Promise<ReloadResult>
     const info = await c.inspect();
     // Not running (yet): it reads the new file when it starts.
     if (!info.State.Running || !(info.State.Pid > 0)) return { ok: true, changed: true };
-    try {
-      process.kill(info.State.Pid, 'SIGUSR2');
-      return { ok: true, changed: true };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return { ok: true, changed: true };
-      if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
-    }
-    await c.kill({ signal: 'SIGUSR2' });
-    return { ok: true, changed: true };
+    const pid = info.State.Pid;
+    let viaEngine = false;
+    const send = async () => {
+      if (!viaEngine) {
+        try {
+          process.kill(pid, 'SIGUSR2');
+          return;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+          viaEngine = true;
+        }
+      }
+      await c.kill({ signal: 'SIGUSR2' });
+    };
+    const signals = await reloadConfirmed(pid, send).catch((e: NodeJS.ErrnoException) => {
+      // Gone meanwhile: a new container reads the file when it starts.
+      if (e.code !== 'ESRCH') throw e;
+      return undefined;
+    });
+    return { ok: true, changed: true, ...(signals !== undefined ? { signals } : {}) };
   } catch (e) {
     if (/is not running|No such container/i.test((e as Error).message)) return { ok: true, changed: true };
     return { ok: false, message: `reloading ambassador ${name}: ${(e as Error).message}` };

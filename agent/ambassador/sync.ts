@@ -28,7 +28,10 @@ export function startAmbassadorSync(spec: AmbassadorSpec, registry: Registry, do
     applying = applying.then(async () => {
       const r = await applyConfig(docker, spec.name, text, { reload: true });
       if (!r.ok) log(`ambassador ${spec.name}: ${r.message}${r.detail ? `\n${r.detail}` : ''}`);
-      else if (r.changed) log(`ambassador ${spec.name}: reloaded (${services.map((s) => `${s}: ${lists.get(s)?.length ?? 0}`).join(', ')})`);
+      else if (r.changed) {
+        const again = r.signals === 0 ? '; haproxy forked no new worker, it may still run the old config' : r.signals && r.signals > 1 ? `; haproxy lost ${r.signals - 1} reload signal${r.signals > 2 ? 's' : ''}, sent again` : '';
+        log(`ambassador ${spec.name}: reloaded (${services.map((s) => `${s}: ${lists.get(s)?.length ?? 0}`).join(', ')})${again}`);
+      }
     });
   };
   const stops = services.map((s) =>
