@@ -124,11 +124,12 @@ export async function requestCounts(rl: RegistryLab, host: LabHost, url: string,
 }
 
 /**
- * A request every ~50 ms on the host while the test acts; each line "<epoch ms> <body>". Stop it
+ * A request every ~50 ms on the host while the test acts; each line "<epoch ms> <curl's exit code>
+ * <body>", the body "(failed)" when curl failed (7: refused, 28: timed out, 52/56: cut). Stop it
  * with stop(), which returns the lines.
  */
-export function requestLoop(rl: RegistryLab, host: LabHost, url: string, maxSeconds: number): { stop(): Promise<Array<{ t: number; body: string }>> } {
-  const child = rl.sshSpawn(host, `end=$(( $(date +%s) + ${maxSeconds} )); while [ $(date +%s) -lt $end ]; do b=$(curl -s -m 1 ${url} || echo '(failed)'); echo "$(date +%s%3N) $b"; sleep 0.05; done`);
+export function requestLoop(rl: RegistryLab, host: LabHost, url: string, maxSeconds: number): { stop(): Promise<Array<{ t: number; rc: number; body: string }>> } {
+  const child = rl.sshSpawn(host, `end=$(( $(date +%s) + ${maxSeconds} )); while [ $(date +%s) -lt $end ]; do b=$(curl -s -m 1 ${url}); rc=$?; [ $rc -eq 0 ] || b='(failed)'; echo "$(date +%s%3N) $rc $b"; sleep 0.05; done`);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   const closed = new Promise((r) => child.on('close', r));
@@ -138,9 +139,9 @@ export function requestLoop(rl: RegistryLab, host: LabHost, url: string, maxSeco
       await closed;
       return out
         .split('\n')
-        .map((l) => /^(\d+) (.*)$/.exec(l.trim()))
+        .map((l) => /^(\d+) (\d+) ?(.*)$/.exec(l.trim()))
         .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => ({ t: Number(m[1]), body: m[2] }));
+        .map((m) => ({ t: Number(m[1]), rc: Number(m[2]), body: m[3] }));
     },
   };
 }
