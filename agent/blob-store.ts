@@ -1,6 +1,10 @@
 // Content the controller sent, kept on the host by sha256 under berth's directory, so that the
 // same file is never sent twice. Content comes over the protocol channel, or from another host's
 // relay when the controller says so (agent/relay/); either way it is checked against its hash.
+// Only content that is the same for every host (files, build contexts, image layers: what the
+// controller marks shareable) is kept across runs. Content rendered for this host (a template's
+// output, inline content) may hold its secrets: it is kept in a folder of this agent's own and
+// removed when the agent exits, so that it does not outlive the run on the host's disk.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,6 +24,8 @@ const STREAM_BUFFER_BYTES = 4 << 20;
 
 /** Where received bytes go (the blob store's file, or a stream that `docker load` reads). */
 interface Sink {
+  /** Whether the content may be shared (is the same for every host), said with each piece. */
+  shareable?(yes: boolean): void;
   /** False: hold the source back until `onDrain`. */
   write(bytes: Buffer): boolean;
   onDrain(cb: () => void): void;
@@ -72,10 +78,22 @@ export class BlobStore {
     this.dir = dir ?? join(dirname(dirname(fileURLToPath(import.meta.url))), 'blobs');
   }
 
+  /** This agent's folder for content rendered for this host (see the top of the file). */
+  private get runDir(): string {
+    return join(this.dir, `run-${process.pid}`);
+  }
+
+  /** Content rendered for this host goes: called when the agent exits. */
+  dropRunFiles(): void {
+    rmSync(this.runDir, { recursive: true, force: true });
+  }
+
   get(sha256: string): Promise<BlobResult> {
     if (!/^[0-9a-f]{64}$/.test(sha256)) return Promise.resolve({ ok: false, error: { code: 'blob.bad-hash', message: `not a sha256: ${sha256}` } });
     const path = join(this.dir, sha256);
     if (existsSync(path)) return Promise.resolve({ ok: true, path });
+    const mine = join(this.runDir, sha256);
+    if (existsSync(mine)) return Promise.resolve({ ok: true, path: mine });
     let p = this.bySha.get(sha256);
     if (!p) {
       p = this.fetch(sha256, path).finally(() => this.bySha.delete(sha256));
@@ -156,7 +174,7 @@ export class BlobStore {
         if (!opened.ok) return { ok: false, error: { code: 'relay.listen', message: opened.message } };
         server = opened.value;
       }
-      this.removeStaleSpools();
+      this.removeStaleFolders();
       const dir = join(this.dir, `relay-${process.pid}`);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       this.relay = { server, spools, pending, own: new Set(), dir, key: runKey };
@@ -176,16 +194,16 @@ export class BlobStore {
     this.relay = undefined;
   }
 
-  /** Spool folders of agents that died before they could remove theirs. */
-  private removeStaleSpools(): void {
+  /** Spool and run folders of agents that died before they could remove theirs (killed, say). */
+  removeStaleFolders(): void {
     let names: string[] = [];
     try {
-      names = readdirSync(this.dir).filter((n) => /^relay-\d+$/.test(n));
+      names = readdirSync(this.dir).filter((n) => /^(relay|run)-\d+$/.test(n));
     } catch {
       return;
     }
     for (const n of names) {
-      const pid = Number(n.slice('relay-'.length));
+      const pid = Number(n.slice(n.indexOf('-') + 1));
       try {
         process.kill(pid, 0);
       } catch (e) {
@@ -226,15 +244,26 @@ export class BlobStore {
     // The temporary file is what peers read when the content is shared: while it fills, and after the rename.
     const spool = new Spool(tmp);
     const shared = () => this.relay?.spools.get(sha256) === spool;
+    let shareable = false;
     return new Promise((resolve) => {
       this.receive(sha256, spool, {
+        shareable: (yes) => (shareable = yes),
         write: () => true,
         onDrain: () => {},
         end: () => {
-          renameSync(tmp, path);
+          let kept = path;
+          if (!shareable) {
+            // Rendered for this host: this agent's folder, gone when it exits.
+            if (!existsSync(this.runDir)) {
+              this.removeStaleFolders();
+              mkdirSync(this.runDir, { recursive: true, mode: 0o700 });
+            }
+            kept = join(this.runDir, sha256);
+          }
+          renameSync(tmp, kept);
           // A spool no peer can ask for is done with; a shared one stays open until the run ends.
           if (!shared()) spool.close();
-          resolve({ ok: true, path });
+          resolve({ ok: true, path: kept });
         },
         fail: (error) => {
           if (!shared()) spool.close();
@@ -306,11 +335,14 @@ export class BlobStore {
         if ('relay' in f) {
           this.inflight.delete(id);
           decide(true);
+          // A relay only ever carries content that is the same for every host.
+          sink.shareable?.(true);
           // Only a host whose relay is open is sent to another's; without the key, ask again directly.
           if (!this.relay) return fromController({ from: got, relayFailed: f.relay.host, reason: 'this host has no relay key' });
           return fromPeer(f.relay, this.relay.key);
         }
         decide(f.share === true);
+        sink.shareable?.(f.share === true);
         const bytes = 'data' in f ? Buffer.from(f.data, 'base64') : payload;
         if (f.last) this.inflight.delete(id);
         if (finished) return;

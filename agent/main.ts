@@ -20,6 +20,9 @@ process.stdout.write(`\n${READY_MARKER} ${nonce}\n`);
 
 const channel = stdioChannel();
 const blobs = new BlobStore((f) => channel.send(f), channel);
+// Content rendered for this host (it may hold secrets) does not outlive the agent (blob-store.ts).
+process.on('exit', () => blobs.dropRunFiles());
+blobs.removeStaleFolders();
 const selfSha = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
 // Frames may arrive while facts are gathered: requests wait for the hello, never get lost.
 const ready = gatherFacts().then((facts) => {
