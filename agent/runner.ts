@@ -59,6 +59,12 @@ export async function runPlan(plan: HostPlan, ctl: RunControl): Promise<RunResul
   return result;
 }
 
+/** The secret vars this host was sent, by name: the plan's vars whose values are its secrets. */
+function secretsByName(plan: HostPlan): Record<string, string> {
+  const values = new Set(plan.secrets);
+  return Object.fromEntries(Object.entries(plan.vars ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string' && values.has(e[1])));
+}
+
 async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, registered: Vars, handler: boolean): Promise<TaskStatus> {
   const t0 = performance.now();
   const mask = masker(plan.secrets);
@@ -121,6 +127,7 @@ async function runTask(task: PlannedTask, plan: HostPlan, ctl: RunControl, regis
     signal: ctl.signal,
     blob: ctl.blob,
     blobStream: ctl.blobStream,
+    secrets: secretsByName(plan),
     output: (stream, line) => {
       if (!task.noLog) ctl.emit({ kind: 'output', task: task.index, stream, line: mask(line) });
     },

@@ -16,6 +16,8 @@ export interface ModuleContext {
   env?: Record<string, string>;
   /** The task's `become_user`, for modules that declare `becomeUser`: their program runs as this user. */
   runAs?: RunAs;
+  /** The run's secrets this host was sent, by name (a service's release records names, not values). */
+  secrets?: Record<string, string>;
   /** Streams a line of a child's output back to the controller (masked there for secrets). */
   output(stream: 'stdout' | 'stderr', line: string): void;
   progress(label: string, done: number, total?: number): void;

@@ -212,8 +212,11 @@ export interface ServiceReleases {
   /** The release live now; absent when the last converge did not finish. */
   current?: string;
   since?: string;
-  /** `digests`: image reference -> repository@sha256, for the images that came from a registry. */
-  releases: Array<{ id: string; createdAt: string; operator: string; revision: string; images: Record<string, string>; digests?: Record<string, string>; imagesPresent: boolean }>;
+  /**
+   * `digests`: image reference -> repository@sha256, for the images that came from a registry.
+   * `secrets`: the names of the secrets the release's spec uses (a rollback is sent their values).
+   */
+  releases: Array<{ id: string; createdAt: string; operator: string; revision: string; images: Record<string, string>; digests?: Record<string, string>; secrets?: string[]; imagesPresent: boolean }>;
 }
 
 /** One container of a service, as `berth ps` shows it. */

@@ -79,7 +79,7 @@ export const converge = defineModule({
       const pinned = Object.fromEntries([...made.keys()].map((ref) => [ref, made.get(ref)?.result() ?? images.get(ref) ?? '']));
       // Images from a registry: the digest each ran, so that a release says what it is anywhere.
       const digests = Object.fromEntries([...made].flatMap(([ref, m]) => (m.digest ? [[ref, m.digest]] : [])));
-      recordRelease({ id: live, images: pinned, ...(Object.keys(digests).length ? { digests } : {}), configHash: releaseHashOf(desired), createdAt: new Date().toISOString(), operator: spec.origin?.operator ?? 'unknown', revision: spec.origin?.revision ?? 'unknown', runId: spec.origin?.runId ?? '', spec: recordedSpec(spec) });
+      recordRelease({ id: live, images: pinned, ...(Object.keys(digests).length ? { digests } : {}), configHash: releaseHashOf(desired), createdAt: new Date().toISOString(), operator: spec.origin?.operator ?? 'unknown', revision: spec.origin?.revision ?? 'unknown', runId: spec.origin?.runId ?? '', spec: recordedSpec(spec, ctx.secrets) });
     };
     if (ops.length === 0 && imageChanges.length === 0 && drift.length === 0 && shipped.changes.length === 0) {
       // Converged already; a history that lost track of it (a berth upgrade, a run cut short

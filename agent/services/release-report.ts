@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Docker from 'dockerode';
 import type { ServiceReleases } from '../../protocol/agent-protocol.js';
-import { historyPath, readHistory } from './releases.js';
+import { historyPath, readHistory, secretNames } from './releases.js';
 
 export async function releaseReport(docker: Docker, playbook: string, service?: string): Promise<ServiceReleases[]> {
   const names = service !== undefined ? [service] : servicesWithHistory(playbook);
@@ -18,7 +18,8 @@ export async function releaseReport(docker: Docker, playbook: string, service?: 
       for (const id of Object.values(r.images)) {
         if (!id || !(await docker.getImage(id).inspect().then(() => true, () => false))) present = false;
       }
-      releases.push({ id: r.id, createdAt: r.createdAt, operator: r.operator, revision: r.revision, images: r.images, ...(r.digests ? { digests: r.digests } : {}), imagesPresent: present });
+      const secrets = secretNames(r.spec);
+      releases.push({ id: r.id, createdAt: r.createdAt, operator: r.operator, revision: r.revision, images: r.images, ...(r.digests ? { digests: r.digests } : {}), ...(secrets.length ? { secrets } : {}), imagesPresent: present });
     }
     out.push({ service: name, ...(h.current ? { current: h.current, since: h.since } : {}), releases });
   }

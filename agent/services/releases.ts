@@ -1,7 +1,9 @@
 // A service's release history on this host, so that any controller can roll it back: each
 // release is what a converge made live (the images by id, the config, who and from what), newest
 // first. It holds the service's full spec, environment included, so it is root's only (0600),
-// as Docker's own container configs are.
+// as Docker's own container configs are; but never a secret's value: where the spec holds one,
+// the record holds the secret's name, and a revert fills in the value the run sent for that name
+// (the controller sends a rollback the secrets its release names).
 import { join } from 'node:path';
 import type { ServiceSpec } from '../../modules/service-spec.js';
 import { readJson, writeJson } from '../registry/json-file.js';
@@ -56,9 +58,46 @@ export function recordRelease(record: ReleaseRecord): ReleaseHistory {
 
 /**
  * What a release's spec must not carry: how it was built or pulled (registry logins stay out of
- * the history), who made it, what it was pinned to.
+ * the history), who made it, what it was pinned to, and the values of the run's secrets
+ * (`secrets`: by name), each written as its name instead.
  */
-export function recordedSpec(spec: ServiceSpec): ServiceSpec {
+export function recordedSpec(spec: ServiceSpec, secrets: Record<string, string> = {}): ServiceSpec {
   const { build: _b, origin: _o, pinned: _p, pull: _l, ...rest } = spec;
-  return rest;
+  const known = Object.entries(secrets).filter(([, v]) => v.length > 0);
+  if (known.length === 0) return rest;
+  // One pass, longest value first: a secret holding another is replaced whole, and a name
+  // written in place of a value is never searched again.
+  const byValue = new Map(known.map(([name, value]) => [value, name]));
+  const values = [...byValue.keys()].sort((a, b) => b.length - a.length);
+  const re = new RegExp(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return mapStrings(rest, (s) => s.replace(re, (v) => secretRef(byValue.get(v)!))) as ServiceSpec;
+}
+
+// A secret in a recorded spec: its name between NULs, which no value berth passes to a container
+// (an argument, an environment value, a label) can hold.
+const secretRef = (name: string) => `\u0000secret:${name}\u0000`;
+const SECRET_REF = /\u0000secret:([^\u0000]*)\u0000/g;
+
+/** The names of the secrets a recorded spec holds in place of their values. */
+export function secretNames(spec: ServiceSpec): string[] {
+  const names = new Set<string>();
+  mapStrings(spec, (s) => {
+    for (const m of s.matchAll(SECRET_REF)) names.add(m[1]);
+    return s;
+  });
+  return [...names].sort();
+}
+
+/** A recorded spec with its secrets' values put back, or the names this run did not send. */
+export function filledSpec(spec: ServiceSpec, secrets: Record<string, string> = {}): { ok: true; spec: ServiceSpec } | { ok: false; missing: string[] } {
+  const missing = secretNames(spec).filter((n) => typeof secrets[n] !== 'string');
+  if (missing.length) return { ok: false, missing };
+  return { ok: true, spec: mapStrings(spec, (s) => s.replace(SECRET_REF, (_, name: string) => secrets[name])) as ServiceSpec };
+}
+
+function mapStrings(v: unknown, f: (s: string) => string): unknown {
+  if (typeof v === 'string') return f(v);
+  if (Array.isArray(v)) return v.map((x) => mapStrings(x, f));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapStrings(x, f)]));
+  return v;
 }

@@ -4,7 +4,7 @@
 import { defineModule, failed } from '../../modules/contract.js';
 import { RevertSpec } from '../../modules/service-spec.js';
 import { converge } from './converge.js';
-import { readHistory, type ReleaseRecord } from './releases.js';
+import { filledSpec, readHistory, type ReleaseRecord } from './releases.js';
 
 export const revert = defineModule({
   name: 'services.revert',
@@ -17,7 +17,13 @@ export const revert = defineModule({
       if (p.to === undefined) return { ok: true, changes: [], data: { reverted: false, reason: target } };
       return failed('release.unknown', target);
     }
-    const spec = { ...target.spec, pinned: target.images, ...(p.origin ? { origin: p.origin } : {}) };
+    // The record names its secrets; their values are the ones this run sent.
+    const filled = filledSpec(target.spec, ctx.secrets);
+    if (!filled.ok) {
+      const names = filled.missing.join(', ');
+      return failed('release.secret-missing', `release ${target.id} of ${p.service} uses the secret${filled.missing.length === 1 ? '' : 's'} ${names}, which this run did not send`, `declare ${names} under the playbook's secrets: (a release records a secret's name, never its value)`);
+    }
+    const spec = { ...filled.spec, pinned: target.images, ...(p.origin ? { origin: p.origin } : {}) };
     const planned = await converge.plan(spec, ctx);
     if (!planned.ok) return planned;
     return { ...planned, data: { ...(planned.data ?? {}), reverted: true, release: target.id } };

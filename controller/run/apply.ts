@@ -69,7 +69,7 @@ export interface ApplyOptions {
    * A host's plan for a play, instead of rendering the playbook's (`berth rollback`: the
    * recorded release is what runs, whatever the playbook's vars say now).
    */
-  planFor?: (playIndex: number, host: ResolvedHost) => HostPlan;
+  planFor?: (playIndex: number, host: ResolvedHost, secretVars: Vars) => HostPlan;
 }
 
 interface Live {
@@ -182,7 +182,7 @@ export async function applyPlaybook(opts: ApplyOptions): Promise<number> {
     for (const name of pick[index]) {
       const l = live.get(name);
       if (!l) continue;
-      const plan = o.planFor ? { ok: true as const, value: o.planFor(index, l.host) } : buildPlan({ ...o, extraVars: runVars, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } }, index, l.host, l.agent.hello.facts, blobs);
+      const plan = o.planFor ? { ok: true as const, value: o.planFor(index, l.host, secretVars) } : buildPlan({ ...o, extraVars: runVars, secrets, secretVars, tags: o.tags ?? { only: [], skip: [] } }, index, l.host, l.agent.hello.facts, blobs);
       if (plan.ok) plans.set(`${index}/${name}`, o.planFor ? plan.value : narrow(plan.value));
       else planErrors.push({ host: name, error: plan.error });
     }

@@ -24,6 +24,8 @@ export interface RollbackTarget {
   host: string;
   release: string;
   from?: string;
+  /** The secrets the release's spec names: the host is sent their values. */
+  secrets?: string[];
 }
 
 /** Which release each host goes back to, or why it cannot: `to` (an id or a prefix), else the one before the current. */
@@ -49,7 +51,7 @@ export function rollbackTargets(histories: Array<HostOutcome<ServiceReleases | u
       if (!pick) problems.push({ code: 'rollback.no-previous', message: `${service} has no release before ${current ?? 'the current one'} here`, where: h.host, hint: 'name a release with --to (berth releases)' });
     }
     if (pick && !pick.imagesPresent) problems.push({ code: 'rollback.images-gone', message: `the images of release ${pick.id} are no longer here (pruned)`, where: h.host, hint: 'pick a newer release, or apply the playbook at that revision to build it again' });
-    if (pick && pick.imagesPresent) targets.push({ host: h.host, release: pick.id, ...(current ? { from: current } : {}) });
+    if (pick && pick.imagesPresent) targets.push({ host: h.host, release: pick.id, ...(current ? { from: current } : {}), ...(pick.secrets?.length ? { secrets: pick.secrets } : {}) });
   }
   return problems.length ? err(problems) : ok(targets);
 }
@@ -63,7 +65,7 @@ export async function rollbackPlans(
   fleet: Fleet,
   service: string,
   opts: { to?: string; acceptNewHostKeys?: boolean },
-): Promise<Result<{ targets: RollbackTarget[]; planFor: (playIndex: number, host: ResolvedHost) => HostPlan }, BerthError[]>> {
+): Promise<Result<{ targets: RollbackTarget[]; planFor: (playIndex: number, host: ResolvedHost, secretVars: Record<string, unknown>) => HostPlan }, BerthError[]>> {
   const listed = await listReleases(fleet, service, opts);
   if (!listed.ok) return err([listed.error]);
   const targets = rollbackTargets(listed.value, service, opts.to);
@@ -73,12 +75,14 @@ export async function rollbackPlans(
   const byHost = new Map(targets.value.map((t) => [t.host, t]));
   const origin = runOrigin(fleet.playbook!.path);
   // The release's recorded spec is what runs: the playbook is not rendered again (its vars may
-  // have moved on, and a rollback must not depend on them).
-  const planFor = (playIndex: number, host: ResolvedHost): HostPlan => {
+  // have moved on, and a rollback must not depend on them). Its secrets are recorded by name:
+  // the host is sent the values of those the release names, from the playbook's secrets.
+  const planFor = (playIndex: number, host: ResolvedHost, secretVars: Record<string, unknown>): HostPlan => {
     const t = byHost.get(host.name);
     const params: RevertSpec | undefined = t && playIndex === play.value.playIndex ? { playbook: fleet.project!, service, to: t.release, origin } : undefined;
     const tasks = params ? [{ index: 0, name: `rollback ${service} to ${t!.release}`, module: serviceTaskModules.revert, params }] : [];
-    return { host: host.name, check: false, diff: false, tasks, handlers: [], vars: {}, secrets: [] };
+    const vars = Object.fromEntries((params ? (t!.secrets ?? []) : []).flatMap((n) => (typeof secretVars[n] === 'string' ? [[n, secretVars[n] as string]] : [])));
+    return { host: host.name, check: false, diff: false, tasks, handlers: [], vars, secrets: Object.values(vars) };
   };
   return ok({ targets: targets.value, planFor });
 }
