@@ -56,7 +56,9 @@ export const runJob = defineModule({
             const c = await d.createContainer(req.body);
             try {
               for (const n of req.connect) await d.getNetwork(n.network).connect({ Container: c.id, EndpointConfig: n.endpoint });
-              const stream = (await c.attach({ stream: true, stdout: true, stderr: true, logs: true })) as NodeJS.ReadableStream;
+              // Attached before the start, so there is nothing to replay: `logs: true` made dockerd
+              // replay from the log file while the live stream ran, and a fast job's lines came twice.
+              const stream = (await c.attach({ stream: true, stdout: true, stderr: true, logs: false })) as NodeJS.ReadableStream;
               const reading = readLines(d, stream, want.spec.tty === true, (s, line) => ctx.output(s, line));
               await c.start();
               const { StatusCode: code } = (await c.wait({ abortSignal: ctx.signal } as object)) as { StatusCode: number };
